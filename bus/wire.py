@@ -1,0 +1,241 @@
+"""Wire types of the bus: every message that crosses NATS, as msgspec structs.
+
+Messages are JSON so that a shell script or `nats pub` can produce an alert.
+New fields go at the end with defaults, so older consoles keep decoding the
+events of newer engines.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+import msgspec
+
+Severity = Literal["critical", "error", "warning", "info"]
+AlertStatus = Literal["firing", "resolved"]
+IncidentState = Literal["triggered", "acknowledged", "resolved"]
+CloseReason = Literal["fixed", "invalid", "duplicate", "maintenance", "auto"]
+
+SEVERITIES: tuple[Severity, ...] = ("critical", "error", "warning", "info")
+MANUAL_CLOSE_REASONS: tuple[str, ...] = ("fixed", "invalid", "duplicate", "maintenance")
+
+SUBJECT_ALERTS = "warroom.alerts.in"
+SUBJECT_EVENTS = "warroom.events"
+SUBJECT_NOTIFY_JOBS = "warroom.notify.jobs"
+SUBJECT_NOTIFY_RESULTS = "warroom.notify.results"
+SUBJECT_CMD = "warroom.cmd"
+SUBJECT_QUERY = "warroom.query"
+
+
+class Wire(msgspec.Struct, frozen=True, kw_only=True, tag_field="kind"):
+    """Base of every bus message."""
+
+
+# ---------------------------------------------------------------- alerts
+
+
+class Alert(Wire, tag="alert"):
+    """One normalized signal from one source, identified by its dedup key."""
+
+    integration: str
+    source: str
+    dedup_key: str
+    status: AlertStatus = "firing"
+    severity: Severity | None = None
+    title: str | None = None
+    labels: dict[str, str] = {}
+    annotations: dict[str, str] = {}
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    group_key: str | None = None
+    group_title: str | None = None
+    received_at: datetime | None = None
+
+
+class AlertBatch(Wire, tag="alert_batch"):
+    """The alerts of one request body, published as one message."""
+
+    alerts: list[Alert]
+
+
+AlertMessage = Alert | AlertBatch
+
+
+# ---------------------------------------------------------------- incidents
+
+
+class IncidentSummary(Wire, tag="incident"):
+    """The state of one incident, as the queue shows it."""
+
+    id: int
+    title: str
+    severity: Severity
+    state: IncidentState
+    service: str | None
+    team: str | None
+    owner: str | None
+    alert_count: int
+    created_at: datetime
+    acknowledged_at: datetime | None = None
+    resolved_at: datetime | None = None
+    close_reason: CloseReason | None = None
+    last_event_id: int = 0
+
+
+class AlertView(Wire, tag="alert_view"):
+    """One alert of an incident, as `show` prints it."""
+
+    integration: str
+    source: str
+    dedup_key: str
+    status: AlertStatus
+    severity: Severity
+    title: str
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    starts_at: datetime | None
+    ends_at: datetime | None
+    last_seen_at: datetime
+    count: int
+
+
+class Event(Wire, tag="event"):
+    """One timeline entry of an incident, with the incident's state after it."""
+
+    id: int
+    incident_id: int
+    type: str
+    at: datetime
+    actor: str
+    text: str
+    data: dict[str, Any] = {}
+    incident: IncidentSummary | None = None
+
+
+# ---------------------------------------------------------------- commands
+
+
+class Ack(Wire, tag="ack"):
+    """A person takes the incident."""
+
+    incident: int
+    actor: str
+
+
+class Resolve(Wire, tag="resolve"):
+    """A person closes the incident with a close reason."""
+
+    incident: int
+    actor: str
+    reason: str
+    note: str | None = None
+
+
+class AddNote(Wire, tag="note"):
+    """A person writes on the incident's timeline."""
+
+    incident: int
+    actor: str
+    text: str
+
+
+Command = Ack | Resolve | AddNote
+
+
+class Reply(Wire, tag="reply"):
+    """The engine's answer to a command."""
+
+    ok: bool
+    error: str | None = None
+    incident: IncidentSummary | None = None
+
+
+# ---------------------------------------------------------------- queries
+
+
+class ListIncidents(Wire, tag="list_incidents"):
+    """Ask for incidents in a state (`open` is triggered or acknowledged)."""
+
+    state: Literal["open", "triggered", "acknowledged", "resolved", "all"] = "open"
+    limit: int = 500
+
+
+class GetIncident(Wire, tag="get_incident"):
+    """Ask for one incident with its alerts and timeline."""
+
+    incident: int
+
+
+class GetSnapshot(Wire, tag="get_snapshot"):
+    """Ask for what a console needs to start: open and recent incidents."""
+
+    recent_resolved: int = 50
+
+
+class ListUsers(Wire, tag="list_users"):
+    """Ask for the configured users and their login names."""
+
+
+Query = ListIncidents | GetIncident | GetSnapshot | ListUsers
+
+
+class IncidentList(Wire, tag="incident_list"):
+    incidents: list[IncidentSummary]
+
+
+class IncidentDetail(Wire, tag="incident_detail"):
+    incident: IncidentSummary
+    alerts: list[AlertView]
+    timeline: list[Event]
+
+
+class Snapshot(Wire, tag="snapshot"):
+    """Open incidents and recently resolved ones, as of `last_event_id`."""
+
+    incidents: list[IncidentSummary]
+    last_event_id: int
+    taken_at: datetime
+
+
+class UserView(Wire, tag="user"):
+    handle: str
+    name: str
+    logins: list[str] = []
+
+
+class UserList(Wire, tag="user_list"):
+    users: list[UserView]
+
+
+class QueryFailed(Wire, tag="query_failed"):
+    error: str
+
+
+QueryReply = IncidentList | IncidentDetail | Snapshot | UserList | QueryFailed
+
+
+# ---------------------------------------------------------------- codecs
+
+encoder = msgspec.json.Encoder()
+alert_decoder = msgspec.json.Decoder(AlertMessage)
+event_decoder = msgspec.json.Decoder(Event)
+command_decoder = msgspec.json.Decoder(Command)
+reply_decoder = msgspec.json.Decoder(Reply)
+query_decoder = msgspec.json.Decoder(Query)
+query_reply_decoder = msgspec.json.Decoder(QueryReply)
+
+
+def encode(message: Wire) -> bytes:
+    """Encode any wire message as JSON bytes."""
+    return encoder.encode(message)
+
+
+def event_subject(incident_id: int) -> str:
+    """The EVENTS subject of one incident."""
+    return f"{SUBJECT_EVENTS}.{incident_id}"
+
+
+def severity_rank(severity: str) -> int:
+    """0 for critical up to 3 for info; higher severity sorts first."""
+    return SEVERITIES.index(severity)  # type: ignore[arg-type]

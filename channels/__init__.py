@@ -1,0 +1,1 @@
+"""Delivery of notify jobs: one module per method (apprise, plivo)."""

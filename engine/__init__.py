@@ -1,0 +1,1 @@
+"""The engine: owns incidents, decides what happens to every alert."""

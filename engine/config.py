@@ -1,0 +1,281 @@
+"""The YAML configuration: teams, users, services, routes and integrations.
+
+Every problem is reported by its path (`services.orders-db.team: unknown team
+'dba'`), all of them at once, so a broken file is fixed in one pass.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import yaml
+
+from engine.core.matchers import Matcher, MatcherError, parse_matcher
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
+
+
+class ConfigError(Exception):
+    """A configuration that cannot be used; `problems` names each by its path."""
+
+    def __init__(self, problems: list[str], source: str = "config") -> None:
+        self.problems = problems
+        self.source = source
+        super().__init__(f"{source}: " + "; ".join(problems))
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in a duration such as `30s`, `10m`, `2h` or `1d`."""
+    found = _DURATION.match(str(text))
+    if not found:
+        raise ValueError(f"expected a duration such as 30s, 10m or 2h, got {text!r}")
+    return float(found.group(1)) * _UNITS[found.group(2)]
+
+
+class _Section(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
+    pass
+
+
+class User(_Section, kw_only=True):
+    """A person who can be on call and act on incidents."""
+
+    name: str
+    logins: list[str] = []
+    email: str | None = None
+
+
+class Team(_Section, kw_only=True):
+    """People who own services together."""
+
+    name: str | None = None
+    members: list[str] = []
+
+
+class Service(_Section, kw_only=True):
+    """What an alert is about; owned by a team."""
+
+    team: str
+    description: str = ""
+
+
+class Route(_Section, kw_only=True):
+    """Label matchers that send an alert to a service; the first match wins."""
+
+    match: list[str] = []
+    service: str
+
+
+class Integration(_Section, kw_only=True):
+    """A monitoring source that posts to the gateway with its own token."""
+
+    kind: str
+    token: str
+    service: str | None = None
+    timezone: str | None = None
+
+
+class Grouping(_Section, kw_only=True):
+    """How alerts without a source group become incidents."""
+
+    window: str = "10m"
+
+
+class Gateway(_Section, kw_only=True):
+    """Where senders reach the gateway; used to print integration URLs."""
+
+    public_url: str | None = None
+
+
+class Config(msgspec.Struct, kw_only=True, frozen=True):
+    """A validated configuration."""
+
+    teams: dict[str, Team] = {}
+    users: dict[str, User] = {}
+    services: dict[str, Service] = {}
+    routes: list[Route] = []
+    integrations: dict[str, Integration] = {}
+    default_service: str | None = None
+    grouping: Grouping = Grouping()
+    gateway: Gateway = Gateway()
+    path: str | None = None
+
+    @property
+    def group_window(self) -> float:
+        return parse_duration(self.grouping.window)
+
+    def compiled_routes(self) -> list[tuple[tuple[Matcher, ...], str]]:
+        """Routes as (matchers, service) pairs, in order."""
+        return [
+            (tuple(parse_matcher(m) for m in r.match), r.service) for r in self.routes
+        ]
+
+    def integration_by_token(self, token: str) -> tuple[str, Integration] | None:
+        for name, integration in self.integrations.items():
+            if integration.token == token:
+                return name, integration
+        return None
+
+    def handle_for_login(self, login: str) -> str | None:
+        """The user handle whose `logins` holds `login`, or `login` if it is one."""
+        for handle, user in self.users.items():
+            if login in user.logins:
+                return handle
+        return login if login in self.users else None
+
+
+_SECTIONS: dict[str, Any] = {
+    "teams": dict[str, Team],
+    "users": dict[str, User],
+    "services": dict[str, Service],
+    "routes": list[Route],
+    "integrations": dict[str, Integration],
+    "default_service": str | None,
+    "grouping": Grouping,
+    "gateway": Gateway,
+}
+
+
+def _path_of(section: str, err: msgspec.ValidationError) -> str:
+    message = str(err)
+    where = ""
+    if " - at `$" in message:
+        message, where = message.rsplit(" - at `$", 1)
+        where = where.rstrip("`")
+    where = re.sub(r"\['([^']*)'\]", r".\1", where)
+    return f"{section}{where}: {message[0].lower()}{message[1:]}"
+
+
+def _convert_sections(raw: dict[str, Any], problems: list[str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for key in raw:
+        if key not in _SECTIONS:
+            problems.append(
+                f"{key}: unknown section (expected one of {', '.join(_SECTIONS)})"
+            )
+    for key, kind in _SECTIONS.items():
+        if key not in raw or raw[key] is None:
+            continue
+        try:
+            values[key] = msgspec.convert(raw[key], kind)
+        except msgspec.ValidationError as err:
+            problems.append(_path_of(key, err))
+    return values
+
+
+def _check_references(config: Config, problems: list[str], kinds: set[str]) -> None:
+    for name in config.teams:
+        if not _NAME.match(name):
+            problems.append(
+                f"teams.{name}: names are lowercase letters, digits, - and _"
+            )
+    for name, team in config.teams.items():
+        for i, member in enumerate(team.members):
+            if member not in config.users:
+                problems.append(f"teams.{name}.members[{i}]: unknown user {member!r}")
+    for name, service in config.services.items():
+        if service.team not in config.teams:
+            problems.append(f"services.{name}.team: unknown team {service.team!r}")
+    for i, route in enumerate(config.routes):
+        if route.service not in config.services:
+            problems.append(f"routes[{i}].service: unknown service {route.service!r}")
+        for j, text in enumerate(route.match):
+            try:
+                parse_matcher(text)
+            except MatcherError as err:
+                problems.append(f"routes[{i}].match[{j}]: {err}")
+    _check_integrations(config, problems, kinds)
+    _check_logins(config, problems)
+    if config.default_service is None:
+        problems.append(
+            "default_service: missing (alerts that match no route need an owner)"
+        )
+    elif config.default_service not in config.services:
+        problems.append(f"default_service: unknown service {config.default_service!r}")
+    try:
+        parse_duration(config.grouping.window)
+    except ValueError as err:
+        problems.append(f"grouping.window: {err}")
+
+
+def _check_integrations(config: Config, problems: list[str], kinds: set[str]) -> None:
+    seen: dict[str, str] = {}
+    for name, integration in config.integrations.items():
+        path = f"integrations.{name}"
+        if kinds and integration.kind not in kinds:
+            problems.append(
+                f"{path}.kind: unknown kind {integration.kind!r} "
+                f"(expected one of {', '.join(sorted(kinds))})"
+            )
+        if len(integration.token) < 16:
+            problems.append(f"{path}.token: too short, use at least 16 characters")
+        if integration.token in seen:
+            problems.append(
+                f"{path}.token: the same token as "
+                f"integrations.{seen[integration.token]}"
+            )
+        seen[integration.token] = name
+        if integration.service and integration.service not in config.services:
+            problems.append(f"{path}.service: unknown service {integration.service!r}")
+
+
+def _check_logins(config: Config, problems: list[str]) -> None:
+    owners: dict[str, str] = {}
+    for handle, user in config.users.items():
+        for i, login in enumerate(user.logins):
+            if login in owners and owners[login] != handle:
+                problems.append(
+                    f"users.{handle}.logins[{i}]: {login!r} is also "
+                    f"a login of {owners[login]}"
+                )
+            owners[login] = handle
+
+
+def parse_config(
+    text: str, source: str = "config", kinds: set[str] | None = None
+) -> Config:
+    """Validate YAML text; raise ConfigError naming every problem by its path."""
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(
+            [f"not valid YAML{where}: {getattr(err, 'problem', err)}"], source
+        ) from err
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            [f"expected a mapping at the top, got {type(raw).__name__}"], source
+        )
+    problems: list[str] = []
+    values = _convert_sections(raw, problems)
+    if problems:
+        raise ConfigError(problems, source)
+    config = Config(**values, path=source)
+    _check_references(config, problems, kinds if kinds is not None else _known_kinds())
+    if problems:
+        raise ConfigError(problems, source)
+    return config
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a config file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError([f"cannot read: {err.strerror or err}"], str(path)) from err
+    config = parse_config(text, str(path))
+    return config
+
+
+def _known_kinds() -> set[str]:
+    from engine.integrations import PARSERS
+
+    return set(PARSERS)

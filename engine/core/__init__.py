@@ -1,0 +1,1 @@
+"""The functional core: pure steps from (state, input, now) to (state, effects)."""

@@ -1,0 +1,149 @@
+"""The engine's state in memory: incidents, their alerts, and what changed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+AlertKey = tuple[str, str]  # (integration, dedup_key): two sources never collide
+
+
+@dataclass(slots=True)
+class AlertRecord:
+    """One alert as the incident holds it."""
+
+    incident_id: int
+    integration: str
+    source: str
+    dedup_key: str
+    status: str
+    severity: str
+    title: str
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    starts_at: datetime | None
+    ends_at: datetime | None
+    last_seen_at: datetime
+    count: int = 1
+    stored: bool = False
+
+    @property
+    def key(self) -> AlertKey:
+        return (self.integration, self.dedup_key)
+
+
+@dataclass(slots=True)
+class Incident:
+    """A group of alerts one person should own."""
+
+    id: int
+    title: str
+    severity: str
+    state: str
+    service: str | None
+    team: str | None
+    group_key: str | None
+    created_at: datetime
+    owner: str | None = None
+    acknowledged_at: datetime | None = None
+    resolved_at: datetime | None = None
+    close_reason: str | None = None
+    last_event_id: int = 0
+    alerts: dict[AlertKey, AlertRecord] = field(default_factory=dict)
+    stored: bool = False
+
+    @property
+    def alert_count(self) -> int:
+        return len(self.alerts)
+
+    @property
+    def is_open(self) -> bool:
+        return self.state != "resolved"
+
+
+@dataclass(slots=True)
+class TimelineEntry:
+    """One event of an incident's append-only timeline."""
+
+    id: int
+    incident_id: int
+    type: str
+    at: datetime
+    actor: str
+    text: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Effects:
+    """What one step changed: to store in one transaction, then publish."""
+
+    events: list[TimelineEntry] = field(default_factory=list)
+    incidents: dict[int, Incident] = field(default_factory=dict)
+    alerts: dict[tuple[int, str, str], AlertRecord] = field(default_factory=dict)
+    orphans: list[Any] = field(default_factory=list)
+
+    def touch(self, incident: Incident) -> None:
+        self.incidents[incident.id] = incident
+
+    def touch_alert(self, record: AlertRecord) -> None:
+        self.alerts[(record.incident_id, record.integration, record.dedup_key)] = record
+
+    def merge(self, other: Effects) -> None:
+        self.events.extend(other.events)
+        self.incidents.update(other.incidents)
+        self.alerts.update(other.alerts)
+        self.orphans.extend(other.orphans)
+
+
+@dataclass(slots=True)
+class State:
+    """Open incidents and the indexes that find them; ids are assigned here."""
+
+    incidents: dict[int, Incident] = field(default_factory=dict)
+    open_by_group: dict[str, int] = field(default_factory=dict)
+    open_by_alert: dict[AlertKey, int] = field(default_factory=dict)
+    next_incident_id: int = 1
+    next_event_id: int = 1
+
+    def add(self, incident: Incident) -> None:
+        """Hold an incident and, while it is open, index its group and alerts."""
+        self.incidents[incident.id] = incident
+        self.next_incident_id = max(self.next_incident_id, incident.id + 1)
+        if incident.is_open:
+            if incident.group_key:
+                self.open_by_group[incident.group_key] = incident.id
+            for key in incident.alerts:
+                self.open_by_alert[key] = incident.id
+
+    def close(self, incident: Incident) -> None:
+        """Stop finding a resolved incident by its group or its alerts."""
+        if (
+            incident.group_key
+            and self.open_by_group.get(incident.group_key) == incident.id
+        ):
+            del self.open_by_group[incident.group_key]
+        for key in incident.alerts:
+            if self.open_by_alert.get(key) == incident.id:
+                del self.open_by_alert[key]
+
+    def record(
+        self,
+        effects: Effects,
+        incident: Incident,
+        type: str,
+        at: datetime,
+        actor: str,
+        text: str,
+        **data: Any,
+    ) -> TimelineEntry:
+        """Append an event to an incident's timeline."""
+        entry = TimelineEntry(
+            self.next_event_id, incident.id, type, at, actor, text, data
+        )
+        self.next_event_id += 1
+        incident.last_event_id = entry.id
+        effects.events.append(entry)
+        effects.touch(incident)
+        return entry

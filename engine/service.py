@@ -1,0 +1,477 @@
+"""The engine's imperative shell: consume alerts, serve commands, publish events.
+
+Alerts arrive in batches from a durable pull consumer. A batch runs through
+the core, commits in one transaction together with the stream position it
+reached, and only then is acknowledged; its events are published after the
+commit. A crash anywhere in between replays rather than loses: messages at or
+below the stored position are skipped, and events above the published
+position are published again (JetStream drops the repeats by message id).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime
+
+import msgspec
+from nats.aio.client import Client
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+from bus import wire
+from engine import views
+from engine.config import Config
+from engine.core import incident as core
+from engine.core.model import Effects, State
+from engine.core.routing import Router
+from engine.integrations import PARSERS, ParseContext, PayloadRejected
+from store.db import OPEN_STATES, Changes, Store
+
+log = logging.getLogger(__name__)
+
+CONSUMER = "engine"
+BATCH = 1000
+CURSOR_ALERTS = "alerts_applied"
+CURSOR_PUBLISHED = "events_published"
+
+
+def policy_of(config: Config) -> core.Policy:
+    """The core's view of the config."""
+    router = Router(
+        routes=tuple(config.compiled_routes()),
+        teams={name: s.team for name, s in config.services.items()},
+        integration_services={
+            n: i.service for n, i in config.integrations.items() if i.service
+        },
+        default_service=config.default_service or "",
+    )
+    return core.Policy(router, config.group_window, frozenset(config.users))
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Engine:
+    """The single writer of the store."""
+
+    def __init__(
+        self, config: Config, store: Store, nc: Client, js: JetStreamContext
+    ) -> None:
+        self.config = config
+        self.policy = policy_of(config)
+        self.store = store
+        self.nc = nc
+        self.js = js
+        self.state = State()
+        self.lock = asyncio.Lock()
+        self.applied = 0  # last ALERTS stream sequence committed
+        self.published = 0  # last event id published
+        self.processed = 0  # alerts applied since start, for the benchmark
+        self._epoch = ""
+        self._backlog = True  # events in the store that are not yet published
+        self._outbox: asyncio.Queue[list[wire.Event]] = asyncio.Queue()
+        self._tasks: list[asyncio.Task] = []
+        self._subs: list = []
+        self._stopping = asyncio.Event()
+
+    async def start(self) -> None:
+        """Rebuild state from the store, then start consuming and serving."""
+        await self._load()
+        self._subs.append(
+            await self.nc.subscribe(
+                f"{wire.SUBJECT_CMD}.*", queue="engine", cb=self._on_command
+            )
+        )
+        self._subs.append(
+            await self.nc.subscribe(
+                f"{wire.SUBJECT_QUERY}.*", queue="engine", cb=self._on_query
+            )
+        )
+        self._tasks.append(asyncio.create_task(self._consume(), name="engine-consume"))
+        self._tasks.append(
+            asyncio.create_task(self._publisher(), name="engine-publish")
+        )
+        log.info(
+            "engine started open_incidents=%d applied=%d",
+            len(self.state.incidents),
+            self.applied,
+        )
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        for sub in self._subs:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        with contextlib.suppress(Exception):
+            await self.store.commit(Changes(cursors={CURSOR_PUBLISHED: self.published}))
+
+    async def _load(self) -> None:
+        state = State()
+        rows, alerts = await self.store.open_incidents()
+        by_incident: dict[int, list[dict]] = {}
+        for alert in alerts:
+            by_incident.setdefault(alert["incident_id"], []).append(alert)
+        for row in rows:
+            state.add(views.incident_from_rows(row, by_incident.get(row["id"], [])))
+        max_incident, max_event = await self.store.max_ids()
+        state.next_incident_id = max_incident + 1
+        state.next_event_id = max_event + 1
+        self.state = state
+        self.applied = await self.store.cursor(CURSOR_ALERTS)
+        self.published = await self.store.cursor(CURSOR_PUBLISHED)
+        self._epoch = await self.store.epoch()
+
+    # ------------------------------------------------------------ alerts
+
+    async def _consume(self) -> None:
+        config = ConsumerConfig(
+            durable_name=CONSUMER,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_policy=AckPolicy.ALL,
+            ack_wait=60,
+            max_ack_pending=50_000,
+        )
+        sub = await self.js.pull_subscribe(
+            "warroom.alerts.>", durable=CONSUMER, stream="ALERTS", config=config
+        )
+        failures = 0
+        while not self._stopping.is_set():
+            try:
+                msgs = await sub.fetch(BATCH, timeout=1.0)
+            except (TimeoutError, NatsTimeout):
+                continue
+            except Exception as err:  # the bus went away: wait for the reconnect
+                log.debug("fetch failed error=%s", err)
+                await asyncio.sleep(0.5)
+                continue
+            try:
+                await self.apply_messages(msgs)
+                failures = 0
+            except Exception:
+                failures += 1
+                log.exception(
+                    "alert batch failed, will retry size=%d attempt=%d",
+                    len(msgs),
+                    failures,
+                )
+                await self._recover_from_failure(msgs, failures)
+
+    async def _recover_from_failure(self, msgs, failures: int) -> None:
+        # The core already changed memory for a batch that did not commit:
+        # rebuild from the store so memory matches what is durable.
+        async with self.lock:
+            with contextlib.suppress(Exception):
+                await self._load()
+        for msg in msgs:
+            with contextlib.suppress(Exception):
+                await msg.nak(delay=min(30, 2**failures))
+        await asyncio.sleep(min(5, 0.2 * 2**failures))
+
+    async def apply_messages(self, msgs) -> None:
+        """Apply a fetched batch: core, one commit, ack, publish."""
+        alerts: list[wire.Alert] = []
+        last = self.applied
+        for msg in msgs:
+            seq = msg.metadata.sequence.stream
+            if seq <= self.applied:
+                continue  # applied before a crash, redelivered: skip, never twice
+            last = max(last, seq)
+            alerts.extend(self._decode(msg))
+        if last > self.applied:
+            await self._apply(alerts, last)
+            self.applied = last
+        await msgs[-1].ack()  # AckPolicy.ALL: acknowledges the whole batch
+
+    def _decode(self, msg) -> list[wire.Alert]:
+        if msg.subject.startswith("warroom.alerts.raw."):
+            return self._parse_raw(msg)
+        try:
+            message = wire.alert_decoder.decode(msg.data)
+        except msgspec.DecodeError as err:
+            log.warning(
+                "undecodable alert dropped subject=%s error=%s", msg.subject, err
+            )
+            return []
+        alerts = message.alerts if isinstance(message, wire.AlertBatch) else [message]
+        return [
+            a if a.received_at else msgspec.structs.replace(a, received_at=utcnow())
+            for a in alerts
+        ]
+
+    def _parse_raw(self, msg) -> list[wire.Alert]:
+        name = msg.subject.removeprefix("warroom.alerts.raw.")
+        integration = self.config.integrations.get(name)
+        if integration is None or integration.kind not in PARSERS:
+            log.warning(
+                "raw alert for unknown integration dropped integration=%s", name
+            )
+            return []
+        context = ParseContext(
+            name, integration.kind, utcnow(), integration.timezone, integration.service
+        )
+        try:
+            return PARSERS[integration.kind](msg.data, context)
+        except PayloadRejected as err:
+            log.warning("raw alert rejected integration=%s reason=%s", name, err)
+            return []
+
+    async def _apply(self, alerts: list[wire.Alert], position: int) -> None:
+        async with self.lock:
+            effects = Effects()
+            for alert in alerts:
+                now = alert.received_at or utcnow()
+                effects.merge(core.ingest(self.state, alert, now, self.policy))
+            await self._commit(effects, {CURSOR_ALERTS: position})
+        self.processed += len(alerts)
+
+    # ------------------------------------------------------------ persistence
+
+    async def _commit(
+        self, effects: Effects, cursors: dict[str, int] | None = None
+    ) -> None:
+        """Store what a step changed in one transaction, then queue its events."""
+        changes = Changes(cursors=dict(cursors or {}))
+        if self.published:
+            changes.cursors[CURSOR_PUBLISHED] = self.published
+        for incident in effects.incidents.values():
+            rows = (
+                changes.changed_incidents if incident.stored else changes.new_incidents
+            )
+            rows.append(views.incident_row(incident))
+        for record in effects.alerts.values():
+            rows = changes.changed_alerts if record.stored else changes.new_alerts
+            rows.append(views.alert_row(record))
+        changes.events = [views.event_row(e) for e in effects.events]
+        changes.orphans = [_orphan_row(a) for a in effects.orphans]
+        for alert in effects.orphans:
+            log.info(
+                "orphan recovery integration=%s dedup_key=%s",
+                alert.integration,
+                alert.dedup_key,
+            )
+        await self.store.commit(changes)
+        for incident in effects.incidents.values():
+            incident.stored = True
+        for record in effects.alerts.values():
+            record.stored = True
+        summaries = {i.id: views.summary_of(i) for i in effects.incidents.values()}
+        self._evict_resolved(effects)
+        if effects.events:
+            self._outbox.put_nowait(
+                [views.event_of(e, summaries[e.incident_id]) for e in effects.events]
+            )
+
+    def _evict_resolved(self, effects: Effects) -> None:
+        for incident in effects.incidents.values():
+            if not incident.is_open:
+                self.state.incidents.pop(incident.id, None)
+
+    async def _publisher(self) -> None:
+        """Publish committed events in commit order, from one task.
+
+        Events are queued under the writer lock right after their commit, so
+        the queue holds them in id order. After a failed publish, everything
+        above the published position is republished from the store first.
+        """
+        while True:
+            if self._backlog:
+                try:
+                    await self._flush_backlog()
+                except Exception as err:
+                    log.debug("backlog publish failed error=%s", err)
+                    await asyncio.sleep(1.0)
+                    continue
+                self._backlog = False
+            try:
+                events = await asyncio.wait_for(self._outbox.get(), 1.0)
+            except TimeoutError:
+                continue
+            while not self._outbox.empty() and len(events) < 5000:
+                events.extend(self._outbox.get_nowait())
+            events = [e for e in events if e.id > self.published]
+            if not events:
+                continue
+            try:
+                await self._send(events)
+            except Exception as err:
+                log.warning(
+                    "event publish failed, republishing from the store error=%s", err
+                )
+                self._backlog = True
+
+    async def _send(self, events: list[wire.Event]) -> None:
+        futures = []
+        for event in events:
+            futures.append(await self.js.publish_async(
+                wire.event_subject(event.incident_id),
+                wire.encode(event),
+                headers={"Nats-Msg-Id": f"{self._epoch}-{event.id}"},
+            ))  # fmt: skip
+        await asyncio.wait_for(asyncio.gather(*futures), timeout=10)
+        self.published = max(self.published, events[-1].id)
+
+    async def _flush_backlog(self) -> None:
+        """Publish every stored event above the published position, in order."""
+        while rows := await self.store.events_after(self.published, limit=1000):
+            summaries = {}
+            for incident_id in {r["incident_id"] for r in rows}:
+                found = await self.store.incident(incident_id)
+                if found:
+                    summaries[incident_id] = views.summary_from_row(found[0])
+            await self._send(
+                [views.event_of(r, summaries.get(r["incident_id"])) for r in rows]
+            )
+
+    async def idle(self, timeout: float = 10.0) -> None:
+        """Wait until every committed event is published (tests, shutdown)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self.published < self.state.next_event_id - 1 and loop.time() < deadline:
+            await asyncio.sleep(0.01)
+
+    # ------------------------------------------------------------ commands
+
+    async def _on_command(self, msg) -> None:
+        try:
+            command = wire.command_decoder.decode(msg.data)
+        except msgspec.DecodeError as err:
+            await self._reply(
+                msg, wire.Reply(ok=False, error=f"malformed command: {err}")
+            )
+            return
+        try:
+            reply = await self.execute(command)
+        except Exception:
+            log.exception("command failed command=%s", type(command).__name__)
+            reply = wire.Reply(ok=False, error="internal error; see the engine log")
+        await self._reply(msg, reply)
+
+    async def execute(self, command: wire.Command) -> wire.Reply:
+        """Run one command under the writer lock; refusals become a reply."""
+        async with self.lock:
+            incident = await self._incident_for(command.incident)
+            if incident is None:
+                return wire.Reply(ok=False, error=f"no incident {command.incident}")
+            now = utcnow()
+            try:
+                match command:
+                    case wire.Ack(actor=actor):
+                        effects = core.acknowledge(
+                            self.state, incident, actor, now, self.policy
+                        )
+                    case wire.Resolve(actor=actor, reason=reason, note=note):
+                        effects = core.resolve(
+                            self.state, incident, actor, reason, note, now, self.policy
+                        )
+                    case wire.AddNote(actor=actor, text=text):
+                        effects = core.add_note(
+                            self.state, incident, actor, text, now, self.policy
+                        )
+            except core.Refused as err:
+                self._evict_if_resolved(incident)
+                return wire.Reply(ok=False, error=str(err))
+            await self._commit(effects)
+            self._evict_if_resolved(incident)
+        log.info(
+            "command applied command=%s incident=%d actor=%s",
+            type(command).__name__,
+            incident.id,
+            command.actor,
+        )
+        return wire.Reply(ok=True, incident=views.summary_of(incident))
+
+    async def _incident_for(self, incident_id: int):
+        incident = self.state.incidents.get(incident_id)
+        if incident is not None:
+            return incident
+        found = await self.store.incident(incident_id)
+        if found is None:
+            return None
+        incident = views.incident_from_rows(*found)
+        self.state.incidents[incident.id] = incident  # held only for this command
+        return incident
+
+    def _evict_if_resolved(self, incident) -> None:
+        if not incident.is_open:
+            self.state.incidents.pop(incident.id, None)
+
+    async def _reply(self, msg, reply: wire.Wire) -> None:
+        if msg.reply:
+            with contextlib.suppress(Exception):
+                await msg.respond(wire.encode(reply))
+
+    # ------------------------------------------------------------ queries
+
+    async def _on_query(self, msg) -> None:
+        try:
+            query = wire.query_decoder.decode(msg.data)
+            reply = await self.answer(query)
+        except msgspec.DecodeError as err:
+            reply = wire.QueryFailed(error=f"malformed query: {err}")
+        except Exception:
+            log.exception("query failed subject=%s", msg.subject)
+            reply = wire.QueryFailed(error="internal error; see the engine log")
+        await self._reply(msg, reply)
+
+    async def answer(self, query: wire.Query) -> wire.QueryReply:
+        """Answer a query from the store (the engine is its only writer)."""
+        match query:
+            case wire.ListIncidents(state=state, limit=limit):
+                states = {"open": OPEN_STATES, "all": None}.get(state, (state,))
+                rows = await self.store.incidents(states, limit)
+                return wire.IncidentList(
+                    incidents=[views.summary_from_row(r) for r in rows]
+                )
+            case wire.GetIncident(incident=incident_id):
+                return await self._detail(incident_id)
+            case wire.GetSnapshot(recent_resolved=recent):
+                return await self._snapshot(recent)
+            case wire.ListUsers():
+                return wire.UserList(users=[
+                    wire.UserView(handle=h, name=u.name, logins=list(u.logins))
+                    for h, u in self.config.users.items()
+                ])  # fmt: skip
+        return wire.QueryFailed(error="unknown query")
+
+    async def _detail(self, incident_id: int) -> wire.QueryReply:
+        found = await self.store.incident(incident_id)
+        if found is None:
+            return wire.QueryFailed(error=f"no incident {incident_id}")
+        row, alerts = found
+        timeline = await self.store.timeline(incident_id)
+        return wire.IncidentDetail(
+            incident=views.summary_from_row(row),
+            alerts=[views.alert_view(a) for a in alerts],
+            timeline=[views.event_of(e) for e in timeline],
+        )
+
+    async def _snapshot(self, recent: int) -> wire.Snapshot:
+        async with self.lock:  # a consistent cut: nothing commits while we read
+            open_rows = await self.store.incidents(OPEN_STATES, 5000)
+            resolved = await self.store.incidents(("resolved",), recent)
+            last = self.state.next_event_id - 1
+        rows = open_rows + resolved
+        return wire.Snapshot(
+            incidents=[views.summary_from_row(r) for r in rows],
+            last_event_id=last,
+            taken_at=utcnow(),
+        )
+
+
+def _orphan_row(alert: wire.Alert) -> dict:
+    return {
+        "integration": alert.integration,
+        "dedup_key": alert.dedup_key,
+        "title": alert.title,
+        "received_at": alert.received_at or utcnow(),
+    }

@@ -1,0 +1,115 @@
+"""Tables of the store: incidents, their alerts, the timeline and cursors."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes in, aware UTC datetimes out, on SQLite and PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+metadata = MetaData()
+
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("title", Text, nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("service", String(128)),
+    Column("team", String(128)),
+    Column("owner", String(128)),
+    Column("group_key", Text),
+    Column("alert_count", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("acknowledged_at", UTCDateTime),
+    Column("resolved_at", UTCDateTime),
+    Column("close_reason", String(16)),
+    Column("last_event_id", BigInteger, nullable=False),
+    Index("ix_incidents_state", "state"),
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("incident_id", BigInteger, primary_key=True),
+    Column("integration", String(128), primary_key=True),
+    Column("dedup_key", String(255), primary_key=True),
+    Column("source", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("labels", JSON, nullable=False),
+    Column("annotations", JSON, nullable=False),
+    Column("starts_at", UTCDateTime),
+    Column("ends_at", UTCDateTime),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Column("count", Integer, nullable=False),
+    Index("ix_alerts_key", "integration", "dedup_key"),
+)
+
+# Append-only: rows are inserted, never updated or deleted.
+timeline = Table(
+    "timeline",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("incident_id", BigInteger, nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("data", JSON, nullable=False),
+    Index("ix_timeline_incident", "incident_id", "id"),
+)
+
+# Resolutions for alerts nobody had seen fire: recorded, never an incident.
+orphans = Table(
+    "orphans",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("integration", String(128), nullable=False),
+    Column("dedup_key", String(255), nullable=False),
+    Column("title", Text),
+    Column("received_at", UTCDateTime, nullable=False),
+)
+
+# Named positions: the last ALERTS sequence applied, the last event published.
+cursors = Table(
+    "cursors",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+    Column("text", String(64)),
+)

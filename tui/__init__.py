@@ -1,0 +1,1 @@
+"""The consoles: Textual apps that follow the engine over the bus."""

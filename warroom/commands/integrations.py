@@ -1,0 +1,49 @@
+"""`warroom integrations`: the configured sources and the URL each posts to."""
+
+from __future__ import annotations
+
+import json
+
+from warroom.common import (
+    DEFAULT_HTTP,
+    add_bus_options,
+    add_config_option,
+    load,
+    out,
+    table,
+)
+
+
+def register(sub) -> None:
+    parser = sub.add_parser(
+        "integrations", help="list configured integrations and their URLs"
+    )
+    add_config_option(parser)
+    add_bus_options(parser)
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument(
+        "--show-tokens", action="store_true", help="print the tokens in the URLs"
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    config = load(args)
+    base = (config.gateway.public_url or f"http://{DEFAULT_HTTP}").rstrip("/")
+    entries = []
+    for name, integration in config.integrations.items():
+        token = integration.token if args.show_tokens else "<secret>"
+        entries.append(
+            {
+                "name": name,
+                "kind": integration.kind,
+                "service": integration.service,
+                "url": f"{base}/v1/integrations/{token}",
+            }
+        )
+    if args.json:
+        out(json.dumps(entries, indent=2))
+    else:
+        rows = [[e["name"], e["kind"], e["service"] or "-", e["url"]] for e in entries]
+        out(table(rows, ["NAME", "KIND", "SERVICE", "URL"]))
+    return 0

@@ -1,0 +1,89 @@
+"""`warroom up` assembled: bus, store, engine and gateway in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bus import wire
+from bus.connection import connect, ensure_streams
+from bus.server import EmbeddedServer, write_bus_url
+from engine.config import Config
+from engine.gateway import Gateway, serve
+from engine.service import Engine
+from store.db import Store, redact_url, sqlite_url
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Settings:
+    """Where each part of `up` lives."""
+
+    config: Config
+    data_dir: Path
+    nats_url: str | None = None
+    db_url: str | None = None
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+
+
+@dataclass
+class Stack:
+    """The running parts, stopped in reverse order of starting."""
+
+    settings: Settings
+    server: EmbeddedServer | None = None
+    nc: object = None
+    store: Store | None = None
+    engine: Engine | None = None
+    gateway: Gateway | None = None
+    runner: object = None
+    bus_url: str = ""
+    _stopped: bool = field(default=False, repr=False)
+
+    async def start(self) -> None:
+        s = self.settings
+        s.data_dir.mkdir(parents=True, exist_ok=True)
+        if s.nats_url:
+            self.bus_url = s.nats_url
+        else:
+            self.server = EmbeddedServer(s.data_dir)
+            await self.server.start()
+            self.bus_url = self.server.url
+        self.nc = await connect(self.bus_url, name="warroom-up")
+        js = self.nc.jetstream()
+        await ensure_streams(js)
+        db_url = s.db_url or sqlite_url(s.data_dir)
+        self.store = await Store.open(db_url)
+        log.info("store open db=%s", redact_url(db_url))
+        self.engine = Engine(s.config, self.store, self.nc, js)
+        await self.engine.start()
+
+        async def publish(payload: bytes) -> None:
+            await js.publish(wire.SUBJECT_ALERTS, payload, timeout=5.0)
+
+        self.gateway = Gateway(s.config, publish, lambda: self.nc.is_connected)
+        self.runner = await serve(self.gateway, s.http_host, s.http_port)
+        write_bus_url(s.data_dir, self.bus_url)
+
+    async def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        if self.runner is not None:
+            with contextlib.suppress(Exception):
+                await self.runner.cleanup()
+        if self.engine is not None:
+            await self.engine.stop()
+        if self.nc is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.nc.drain(), 5)
+        if self.store is not None:
+            await self.store.close()
+        if self.server is not None:
+            await self.server.stop()
+        log.info("stopped")
