@@ -70,8 +70,9 @@ class EmbeddedServer:
 
     async def start(self, timeout: float = 10.0) -> None:
         """Start the server and wait until it accepts connections."""
-        store = self.data_dir / "nats"
+        store = (self.data_dir / "nats").resolve()
         store.mkdir(parents=True, exist_ok=True)
+        await _outlive_previous(self.data_dir / "nats-server.pid", store)
         self.port = free_port(self.host)
         args = [
             str(server_binary()),
@@ -89,6 +90,7 @@ class EmbeddedServer:
                 stdin=subprocess.DEVNULL,
                 preexec_fn=_die_with_parent,
             )
+        (self.data_dir / "nats-server.pid").write_text(f"{self._process.pid}\n")
         await self._wait_ready(timeout, log_path)
         log.info("embedded nats-server listening url=%s store=%s", self.url, store)
 
@@ -128,6 +130,39 @@ class EmbeddedServer:
     @property
     def pid(self) -> int | None:
         return self._process.pid if self._process else None
+
+
+async def _outlive_previous(pid_file: Path, store: Path, timeout: float = 10.0) -> None:
+    """Wait for a server left by a killed `warroom up` to release the store.
+
+    The previous server got SIGTERM when its parent died and is shutting down;
+    starting a second one on the same store before it exits would fail.
+    """
+    try:
+        pid = int(pid_file.read_text().strip())
+    except (OSError, ValueError):
+        return
+    if not _is_our_server(pid, store):
+        return
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while _is_our_server(pid, store) and loop.time() < deadline:
+        await asyncio.sleep(0.05)
+    if _is_our_server(pid, store):
+        log.warning("previous nats-server still holds the store, killing it pid=%d", pid)
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _is_our_server(pid: int, store: Path) -> bool:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    if "State:\tZ" in status:
+        return False  # a zombie holds nothing
+    return str(store).encode() in cmdline
 
 
 def write_bus_url(data_dir: Path, url: str) -> Path:

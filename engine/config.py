@@ -140,6 +140,14 @@ _SECTIONS: dict[str, Any] = {
 }
 
 
+_ENTRIES: dict[str, type] = {
+    "teams": Team,
+    "users": User,
+    "services": Service,
+    "integrations": Integration,
+}
+
+
 def _path_of(section: str, err: msgspec.ValidationError) -> str:
     message = str(err)
     where = ""
@@ -154,17 +162,31 @@ def _convert_sections(raw: dict[str, Any], problems: list[str]) -> dict[str, Any
     values: dict[str, Any] = {}
     for key in raw:
         if key not in _SECTIONS:
-            problems.append(
-                f"{key}: unknown section (expected one of {', '.join(_SECTIONS)})"
-            )
+            expected = ", ".join(_SECTIONS)
+            problems.append(f"{key}: unknown section (expected one of {expected})")
     for key, kind in _SECTIONS.items():
         if key not in raw or raw[key] is None:
+            continue
+        entry_kind = _ENTRIES.get(key)
+        if entry_kind is not None and isinstance(raw[key], dict):
+            values[key] = _convert_entries(key, raw[key], entry_kind, problems)
             continue
         try:
             values[key] = msgspec.convert(raw[key], kind)
         except msgspec.ValidationError as err:
             problems.append(_path_of(key, err))
     return values
+
+
+def _convert_entries(section: str, raw: dict, kind: type, problems: list[str]) -> dict:
+    # One entry at a time, so that every broken entry is named by its key.
+    entries = {}
+    for name, value in raw.items():
+        try:
+            entries[str(name)] = msgspec.convert(value, kind)
+        except msgspec.ValidationError as err:
+            problems.append(_path_of(f"{section}.{name}", err))
+    return entries
 
 
 def _check_references(config: Config, problems: list[str], kinds: set[str]) -> None:

@@ -20,6 +20,7 @@ from nats.aio.client import Client
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
 
 from bus import wire
 from engine import views
@@ -133,17 +134,30 @@ class Engine:
 
     # ------------------------------------------------------------ alerts
 
-    async def _consume(self) -> None:
+    async def _subscribe(self):
+        """A fresh durable consumer that starts right after the stored position.
+
+        The store, not the consumer, says what was applied: recreating the
+        consumer redelivers at once whatever a killed engine had fetched but
+        not committed, instead of waiting out its ack wait.
+        """
+        with contextlib.suppress(NotFoundError):
+            await self.js.delete_consumer("ALERTS", CONSUMER)
         config = ConsumerConfig(
             durable_name=CONSUMER,
-            deliver_policy=DeliverPolicy.ALL,
+            deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+            opt_start_seq=self.applied + 1,
             ack_policy=AckPolicy.ALL,
             ack_wait=60,
             max_ack_pending=50_000,
+            filter_subject="warroom.alerts.>",
         )
-        sub = await self.js.pull_subscribe(
+        return await self.js.pull_subscribe(
             "warroom.alerts.>", durable=CONSUMER, stream="ALERTS", config=config
         )
+
+    async def _consume(self) -> None:
+        sub = await self._subscribe()
         failures = 0
         while not self._stopping.is_set():
             try:

@@ -81,7 +81,7 @@ class Stack:
             await self.engine.stop()
         if self.nc is not None:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.nc.drain(), 5)
+                await asyncio.wait_for(self.nc.close(), 5)
         if self.store is not None:
             await self.store.close()
         if self.server is not None:
