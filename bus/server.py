@@ -58,10 +58,10 @@ def _die_with_parent() -> None:
 class EmbeddedServer:
     """A private nats-server bound to 127.0.0.1, its JetStream store in `data_dir`."""
 
-    def __init__(self, data_dir: Path, host: str = "127.0.0.1") -> None:
+    def __init__(self, data_dir: Path, host: str = "127.0.0.1", port: int = 0) -> None:
         self.data_dir = Path(data_dir)
         self.host = host
-        self.port = 0
+        self.port = port
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -73,7 +73,7 @@ class EmbeddedServer:
         store = (self.data_dir / "nats").resolve()
         store.mkdir(parents=True, exist_ok=True)
         await _outlive_previous(self.data_dir / "nats-server.pid", store)
-        self.port = free_port(self.host)
+        self.port = self.port or free_port(self.host)
         args = [
             str(server_binary()),
             "--addr", self.host,
@@ -149,7 +149,9 @@ async def _outlive_previous(pid_file: Path, store: Path, timeout: float = 10.0) 
     while _is_our_server(pid, store) and loop.time() < deadline:
         await asyncio.sleep(0.05)
     if _is_our_server(pid, store):
-        log.warning("previous nats-server still holds the store, killing it pid=%d", pid)
+        log.warning(
+            "previous nats-server still holds the store, killing it pid=%d", pid
+        )
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
 

@@ -53,9 +53,12 @@ def _json_problem(body: bytes, message: str) -> str:
     found = re.search(r"\(byte (\d+)\)", message)
     reason = re.sub(r"^JSON is malformed: ", "", message)
     reason = re.sub(r"\s*\(byte \d+\)", "", reason)
-    if not found:
+    if found:
+        offset = int(found.group(1))
+    elif "truncated" in message:
+        offset, reason = len(body), "the body ends before the JSON does"
+    else:
         return f"invalid JSON: {reason}"
-    offset = int(found.group(1))
     prefix = body[:offset]
     line = prefix.count(b"\n") + 1
     column = offset - (prefix.rfind(b"\n") + 1) + 1

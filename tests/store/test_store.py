@@ -27,38 +27,66 @@ async def store(db_url):
 
 def incident(id: int, state: str = "triggered", **extra) -> dict:
     row = {
-        "id": id, "title": f"incident {id}", "severity": "critical", "state": state,
-        "service": "db", "team": "database", "owner": None, "group_key": f"g{id}",
-        "alert_count": 1, "created_at": T0, "acknowledged_at": None,
-        "resolved_at": None, "close_reason": None, "last_event_id": id,
-    }  # fmt: skip
+        "id": id,
+        "title": f"incident {id}",
+        "severity": "critical",
+        "state": state,
+        "service": "db",
+        "team": "database",
+        "owner": None,
+        "group_key": f"g{id}",
+        "alert_count": 1,
+        "created_at": T0,
+        "acknowledged_at": None,
+        "resolved_at": None,
+        "close_reason": None,
+        "last_event_id": id,
+    }
     row.update(extra)
     return row
 
 
 def alert(incident_id: int, key: str, **extra) -> dict:
     row = {
-        "incident_id": incident_id, "integration": "prom", "dedup_key": key,
-        "source": "alertmanager", "status": "firing", "severity": "critical",
-        "title": "disk 99% 磁盘", "labels": {"host": "db-3"}, "annotations": {},
-        "starts_at": T0, "ends_at": None, "last_seen_at": T0, "count": 1,
-    }  # fmt: skip
+        "incident_id": incident_id,
+        "integration": "prom",
+        "dedup_key": key,
+        "source": "alertmanager",
+        "status": "firing",
+        "severity": "critical",
+        "title": "disk 99% 磁盘",
+        "labels": {"host": "db-3"},
+        "annotations": {},
+        "starts_at": T0,
+        "ends_at": None,
+        "last_seen_at": T0,
+        "count": 1,
+    }
     row.update(extra)
     return row
 
 
 def event(id: int, incident_id: int, type: str = "opened") -> dict:
-    return {"id": id, "incident_id": incident_id, "type": type, "at": T0,
-            "actor": "prom", "text": "x", "data": {"k": [1, 2]}}  # fmt: skip
+    return {
+        "id": id,
+        "incident_id": incident_id,
+        "type": type,
+        "at": T0,
+        "actor": "prom",
+        "text": "x",
+        "data": {"k": [1, 2]},
+    }
 
 
 async def test_a_batch_commits_and_reads_back_with_utc_times(store):
-    await store.commit(Changes(
-        new_incidents=[incident(1), incident(2)],
-        new_alerts=[alert(1, "a"), alert(1, "b"), alert(2, "c")],
-        events=[event(1, 1), event(2, 2)],
-        cursors={"alerts_applied": 17},
-    ))  # fmt: skip
+    await store.commit(
+        Changes(
+            new_incidents=[incident(1), incident(2)],
+            new_alerts=[alert(1, "a"), alert(1, "b"), alert(2, "c")],
+            events=[event(1, 1), event(2, 2)],
+            cursors={"alerts_applied": 17},
+        )
+    )
     row, alerts = await store.incident(1)
     assert row["created_at"] == T0 and row["created_at"].tzinfo is not None
     assert {a["dedup_key"] for a in alerts} == {"a", "b"}
@@ -73,23 +101,37 @@ async def test_a_batch_commits_and_reads_back_with_utc_times(store):
 async def test_changed_rows_update_in_place(store):
     await store.commit(Changes(new_incidents=[incident(1)], new_alerts=[alert(1, "a")]))
     later = T0 + timedelta(minutes=5)
-    await store.commit(Changes(
-        changed_incidents=[incident(1, "resolved", resolved_at=later, close_reason="auto")],
-        changed_alerts=[alert(1, "a", status="resolved", ends_at=later, count=4)],
-        cursors={"alerts_applied": 20},
-    ))  # fmt: skip
+    await store.commit(
+        Changes(
+            changed_incidents=[
+                incident(1, "resolved", resolved_at=later, close_reason="auto")
+            ],
+            changed_alerts=[alert(1, "a", status="resolved", ends_at=later, count=4)],
+            cursors={"alerts_applied": 20},
+        )
+    )
     row, alerts = await store.incident(1)
-    assert (row["state"], row["resolved_at"], row["close_reason"]) == ("resolved", later, "auto")
+    assert (row["state"], row["resolved_at"], row["close_reason"]) == (
+        "resolved",
+        later,
+        "auto",
+    )
     assert (alerts[0]["status"], alerts[0]["count"]) == ("resolved", 4)
     assert await store.cursor("alerts_applied") == 20
     assert await store.open_incidents() == ([], [])
 
 
 async def test_open_incidents_and_states(store):
-    await store.commit(Changes(
-        new_incidents=[incident(1), incident(2, "acknowledged"), incident(3, "resolved")],
-        new_alerts=[alert(1, "a"), alert(3, "z")],
-    ))  # fmt: skip
+    await store.commit(
+        Changes(
+            new_incidents=[
+                incident(1),
+                incident(2, "acknowledged"),
+                incident(3, "resolved"),
+            ],
+            new_alerts=[alert(1, "a"), alert(3, "z")],
+        )
+    )
     rows, alerts = await store.open_incidents()
     assert sorted(r["id"] for r in rows) == [1, 2]
     assert [a["dedup_key"] for a in alerts] == ["a"]
@@ -98,7 +140,9 @@ async def test_open_incidents_and_states(store):
 
 
 async def test_events_after_is_the_outbox_in_order(store):
-    await store.commit(Changes(new_incidents=[incident(1)], events=[event(i, 1) for i in range(1, 6)]))
+    await store.commit(
+        Changes(new_incidents=[incident(1)], events=[event(i, 1) for i in range(1, 6)])
+    )
     assert [e["id"] for e in await store.events_after(2)] == [3, 4, 5]
     assert [e["id"] for e in await store.events_after(2, limit=2)] == [3, 4]
 
@@ -106,7 +150,11 @@ async def test_events_after_is_the_outbox_in_order(store):
 async def test_a_failed_transaction_leaves_nothing(store):
     await store.commit(Changes(new_incidents=[incident(1)]))
     with pytest.raises(Exception):  # noqa: B017 - the driver's own integrity error
-        await store.commit(Changes(new_incidents=[incident(2), incident(1)], cursors={"alerts_applied": 9}))
+        await store.commit(
+            Changes(
+                new_incidents=[incident(2), incident(1)], cursors={"alerts_applied": 9}
+            )
+        )
     assert await store.incident(2) is None
     assert await store.cursor("alerts_applied") == 0
 

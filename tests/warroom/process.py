@@ -48,10 +48,23 @@ class UpProcess:
 
     def start(self, timeout: float = 20) -> UpProcess:
         self.data.mkdir(parents=True, exist_ok=True)
-        args = [sys.executable, "-m", "warroom", "up", "--config", str(self.config),
-                "--data", str(self.data), "--http", f"127.0.0.1:{self.port}", *self.extra]  # fmt: skip
+        args = [
+            sys.executable,
+            "-m",
+            "warroom",
+            "up",
+            "--config",
+            str(self.config),
+            "--data",
+            str(self.data),
+            "--http",
+            f"127.0.0.1:{self.port}",
+            *self.extra,
+        ]
         with open(self.log, "ab") as log:
-            self.process = subprocess.Popen(args, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+            self.process = subprocess.Popen(
+                args, stdout=log, stderr=log, stdin=subprocess.DEVNULL
+            )
         self.wait_healthy(timeout)
         return self
 
@@ -59,14 +72,20 @@ class UpProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise AssertionError(f"warroom up exited: {self.log.read_text()[-2000:]}")
+                raise AssertionError(
+                    f"warroom up exited: {self.log.read_text()[-2000:]}"
+                )
             try:
-                with urllib.request.urlopen(f"{self.base}/healthz", timeout=1) as response:
+                with urllib.request.urlopen(
+                    f"{self.base}/healthz", timeout=1
+                ) as response:
                     if response.status == 200:
                         return
             except OSError:
                 time.sleep(0.05)
-        raise AssertionError(f"warroom up not healthy in {timeout}s: {self.log.read_text()[-2000:]}")
+        raise AssertionError(
+            f"warroom up not healthy in {timeout}s: {self.log.read_text()[-2000:]}"
+        )
 
     def kill(self) -> None:
         """SIGKILL: no clean shutdown at all."""
@@ -90,8 +109,9 @@ class UpProcess:
 
 def post(url: str, body: bytes, timeout: float = 10) -> tuple[int, dict]:
     """POST a body; return the status and the decoded JSON answer."""
-    request = urllib.request.Request(url, data=body, method="POST",
-                                     headers={"Content-Type": "application/json"})  # fmt: skip
+    request = urllib.request.Request(
+        url, data=body, method="POST", headers={"Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, json.loads(response.read() or b"{}")

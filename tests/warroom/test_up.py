@@ -16,9 +16,19 @@ from tests.warroom.process import UpProcess, cli, cli_json, post
 pytestmark = pytest.mark.slow
 
 INCIDENT_FIELDS = {
-    "id", "title", "severity", "state", "service", "team", "owner", "alert_count",
-    "created_at", "acknowledged_at", "resolved_at", "close_reason",
-}  # fmt: skip
+    "id",
+    "title",
+    "severity",
+    "state",
+    "service",
+    "team",
+    "owner",
+    "alert_count",
+    "created_at",
+    "acknowledged_at",
+    "resolved_at",
+    "close_reason",
+}
 
 
 def wait_until(predicate, timeout: float = 15.0):
@@ -39,32 +49,67 @@ def up(config_file: Path, tmp_path: Path):
 
 def test_command_line_round_trip(up):
     data = up.data
-    sent = cli(data, "send", "Replication lag above 300s", "--service", "db",
-               "--severity", "critical", "--label", "host=db-7")  # fmt: skip
+    sent = cli(
+        data,
+        "send",
+        "Replication lag above 300s",
+        "--service",
+        "db",
+        "--severity",
+        "critical",
+        "--label",
+        "host=db-7",
+    )
     assert sent.returncode == 0, sent.stderr
     incidents = wait_until(lambda: cli_json(data, "incidents"))
     assert set(incidents[0]) >= INCIDENT_FIELDS
     incident = incidents[0]
-    assert (incident["service"], incident["team"], incident["severity"]) == ("db", "database", "critical")
+    assert (incident["service"], incident["team"], incident["severity"]) == (
+        "db",
+        "database",
+        "critical",
+    )
     assert incident["created_at"].endswith("Z")
 
     assert cli(data, "ack", str(incident["id"]), "--as", "alice").returncode == 0
     again = cli(data, "ack", str(incident["id"]), "--as", "bob")
     # Refused with the reason, on one line, and a non-zero status.
     assert again.returncode == 1
-    assert again.stderr.strip() == f"warroom: incident {incident['id']} is already acknowledged by alice"
-    assert cli(data, "note", str(incident["id"]), "--as", "bob", "failing over").returncode == 0
-    resolved = cli(data, "resolve", str(incident["id"]), "--as", "bob", "--reason", "fixed")
+    assert (
+        again.stderr.strip()
+        == f"warroom: incident {incident['id']} is already acknowledged by alice"
+    )
+    assert (
+        cli(data, "note", str(incident["id"]), "--as", "bob", "failing over").returncode
+        == 0
+    )
+    resolved = cli(
+        data, "resolve", str(incident["id"]), "--as", "bob", "--reason", "fixed"
+    )
     assert resolved.returncode == 0, resolved.stderr
 
     shown = cli_json(data, "show", str(incident["id"]))
     assert shown["state"] == "resolved" and shown["close_reason"] == "fixed"
     assert shown["alerts"][0]["labels"]["host"] == "db-7"
-    assert set(shown["alerts"][0]) >= {"dedup_key", "source", "status", "severity", "title",
-                                       "labels", "starts_at", "ends_at"}  # fmt: skip
+    assert set(shown["alerts"][0]) >= {
+        "dedup_key",
+        "source",
+        "status",
+        "severity",
+        "title",
+        "labels",
+        "starts_at",
+        "ends_at",
+    }
     timeline = [(e["type"], e["actor"]) for e in shown["timeline"]]
-    assert timeline == [("opened", "cli"), ("routed", "engine"), ("alert_added", "cli"),
-                        ("acknowledged", "alice"), ("note", "bob"), ("resolved", "bob")]  # fmt: skip
+    assert timeline == [
+        ("opened", "cli"),
+        ("routed", "engine"),
+        ("alert_added", "cli"),
+        ("acknowledged", "alice"),
+        ("note", "bob"),
+        ("resolved", "bob"),
+    ]
     assert shown["timeline"][-1]["close_reason"] == "fixed"
     assert cli_json(data, "incidents", "--state", "resolved")[0]["id"] == incident["id"]
 
@@ -73,9 +118,23 @@ def test_command_line_round_trip(up):
     ("args", "message"),
     [
         (["ack", "999", "--as", "alice"], "warroom: no incident 999"),
-        (["resolve", "1", "--as", "alice", "--reason", "auto"], "invalid choice: 'auto'"),
-        (["send", "x", "--service", "db", "--severity", "critical", "--label", "novalue"],
-         "warroom: --label: expected K=V, got 'novalue'"),
+        (
+            ["resolve", "1", "--as", "alice", "--reason", "auto"],
+            "invalid choice: 'auto'",
+        ),
+        (
+            [
+                "send",
+                "x",
+                "--service",
+                "db",
+                "--severity",
+                "critical",
+                "--label",
+                "novalue",
+            ],
+            "warroom: --label: expected K=V, got 'novalue'",
+        ),
     ],
 )
 def test_bad_commands_fail_with_one_line(up, args, message):
@@ -96,28 +155,43 @@ def test_sigterm_stops_everything_cleanly(config_file, tmp_path):
     server_pid = int((up.data / "nats-server.pid").read_text())
     assert up.stop(signal.SIGTERM) == 0
     # The embedded nats-server went with it.
-    assert not Path(f"/proc/{server_pid}").exists() or "Z" in Path(f"/proc/{server_pid}/stat").read_text().split()[2]
+    assert (
+        not Path(f"/proc/{server_pid}").exists()
+        or "Z" in Path(f"/proc/{server_pid}/stat").read_text().split()[2]
+    )
     assert "Traceback" not in up.log.read_text()
     assert (up.data / "bus.url").read_text().startswith("nats://127.0.0.1:")
 
 
-def _poster(url: str, prefix: str, count: int, accepted: list[str], stop: threading.Event):
+def _poster(
+    url: str, prefix: str, count: int, accepted: list[str], stop: threading.Event
+):
     for i in range(count):
         if stop.is_set():
             return
         key = f"{prefix}-{i}"
-        body = json.dumps({"source": "loadgen", "check": key, "state": "problem", "severity": "warning",
-                           "summary": f"check {key}", "ts": int(time.time()),
-                           "service": ["db", "checkout", "edge"][i % 3]}).encode()  # fmt: skip
+        body = json.dumps(
+            {
+                "source": "loadgen",
+                "check": key,
+                "state": "problem",
+                "severity": "warning",
+                "summary": f"check {key}",
+                "ts": int(time.time()),
+                "service": ["db", "checkout", "edge"][i % 3],
+            }
+        ).encode()
         try:
             status, _ = post(url, body, timeout=5)
         except OSError:
-            continue  # the server died mid-request: not answered 2xx, may or may not exist
+            continue  # died mid-request: no 2xx, so it may or may not exist
         if 200 <= status < 300:
             accepted.append(f"loadgen|{key}|")
 
 
-def test_sigkill_while_posting_loses_nothing_and_duplicates_nothing(config_file, tmp_path):
+def test_sigkill_while_posting_loses_nothing_and_duplicates_nothing(
+    config_file, tmp_path
+):
     up = UpProcess(config_file, tmp_path / "data").start()
     url = f"{up.base}/v1/integrations/{GENERIC_TOKEN}"
     accepted: list[str] = []
@@ -148,5 +222,8 @@ def test_sigkill_while_posting_loses_nothing_and_duplicates_nothing(config_file,
 def _alert_keys(data: Path) -> list[str]:
     keys = []
     for incident in cli_json(data, "incidents", "--state", "all"):
-        keys.extend(a["dedup_key"] for a in cli_json(data, "show", str(incident["id"]))["alerts"])
+        keys.extend(
+            a["dedup_key"]
+            for a in cli_json(data, "show", str(incident["id"]))["alerts"]
+        )
     return keys

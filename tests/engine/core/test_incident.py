@@ -29,7 +29,13 @@ def alert(key: str, status: str = "firing", **fields) -> Alert:
     fields.setdefault("severity", "warning")
     fields.setdefault("title", f"alert {key}")
     fields.setdefault("labels", {"service": "db"})
-    return Alert(integration="prom", source="alertmanager", dedup_key=key, status=status, **fields)
+    return Alert(
+        integration="prom",
+        source="alertmanager",
+        dedup_key=key,
+        status=status,
+        **fields,
+    )
 
 
 def run(state: State, *alerts: Alert, at: datetime = T0, p=None):
@@ -51,7 +57,11 @@ def test_first_alert_opens_a_routed_incident():
     # holds its alert, in that order on the timeline.
     assert types(events) == ["opened", "routed", "alert_added"]
     incident = state.incidents[1]
-    assert (incident.service, incident.team, incident.state) == ("db", "database", "triggered")
+    assert (incident.service, incident.team, incident.state) == (
+        "db",
+        "database",
+        "triggered",
+    )
     assert events[1].data["reason"].startswith("route 0")
 
 
@@ -94,7 +104,9 @@ def test_service_group_closes_after_its_window():
 
 def test_incident_takes_the_highest_severity_of_its_alerts():
     state = State()
-    events = run(state, alert("a", group_key="g"), alert("b", group_key="g", severity="critical"))
+    events = run(
+        state, alert("a", group_key="g"), alert("b", group_key="g", severity="critical")
+    )
     assert state.incidents[1].severity == "critical"
     assert events[-1].type == "severity_changed"
     assert events[-1].data == {"before": "warning", "after": "critical"}
@@ -149,7 +161,11 @@ def test_acknowledge_sets_owner_and_time():
     incident = opened(state)
     later = T0 + timedelta(seconds=40)
     events = core.acknowledge(state, incident, "alice", later, policy()).events
-    assert (incident.state, incident.owner, incident.acknowledged_at) == ("acknowledged", "alice", later)
+    assert (incident.state, incident.owner, incident.acknowledged_at) == (
+        "acknowledged",
+        "alice",
+        later,
+    )
     assert events[0].type == "acknowledged" and events[0].actor == "alice"
 
 
@@ -157,17 +173,41 @@ def test_acknowledge_sets_owner_and_time():
     ("setup", "command", "reason"),
     [
         # A second acknowledgment names who holds it.
-        ("ack", lambda s, i, p: core.acknowledge(s, i, "bob", T0, p), "already acknowledged by alice"),
+        (
+            "ack",
+            lambda s, i, p: core.acknowledge(s, i, "bob", T0, p),
+            "already acknowledged by alice",
+        ),
         # Resolving twice is refused, not silently accepted.
-        ("resolve", lambda s, i, p: core.resolve(s, i, "bob", "fixed", None, T0, p), "already resolved"),
+        (
+            "resolve",
+            lambda s, i, p: core.resolve(s, i, "bob", "fixed", None, T0, p),
+            "already resolved",
+        ),
         # `auto` is the engine's reason, never a person's.
-        (None, lambda s, i, p: core.resolve(s, i, "bob", "auto", None, T0, p), "close reason must be"),
+        (
+            None,
+            lambda s, i, p: core.resolve(s, i, "bob", "auto", None, T0, p),
+            "close reason must be",
+        ),
         # Only configured users act.
-        (None, lambda s, i, p: core.acknowledge(s, i, "mallory", T0, p), "unknown user 'mallory'"),
+        (
+            None,
+            lambda s, i, p: core.acknowledge(s, i, "mallory", T0, p),
+            "unknown user 'mallory'",
+        ),
         # An empty note says nothing.
-        (None, lambda s, i, p: core.add_note(s, i, "bob", "  ", T0, p), "needs some text"),
+        (
+            None,
+            lambda s, i, p: core.add_note(s, i, "bob", "  ", T0, p),
+            "needs some text",
+        ),
         # A resolved incident cannot be acknowledged.
-        ("resolve", lambda s, i, p: core.acknowledge(s, i, "bob", T0, p), "is resolved"),
+        (
+            "resolve",
+            lambda s, i, p: core.acknowledge(s, i, "bob", T0, p),
+            "is resolved",
+        ),
     ],
 )
 def test_commands_that_do_not_apply_are_refused(setup, command, reason):
@@ -184,7 +224,9 @@ def test_commands_that_do_not_apply_are_refused(setup, command, reason):
 def test_manual_resolve_records_reason_and_note_and_frees_the_group():
     state = State()
     incident = opened(state)
-    events = core.resolve(state, incident, "bob", "invalid", "probe misfired", T0, policy()).events
+    events = core.resolve(
+        state, incident, "bob", "invalid", "probe misfired", T0, policy()
+    ).events
     assert types(events) == ["note", "resolved"]
     assert incident.close_reason == "invalid" and incident.owner == "bob"
     # A new firing of the same key after a manual resolve is a new incident.
