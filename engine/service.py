@@ -157,9 +157,39 @@ class Engine:
         )
 
     async def _consume(self) -> None:
-        sub = await self._subscribe()
+        """Apply batches in order while the next one is being fetched.
+
+        After any failure, memory is rebuilt from the store and the consumer
+        recreated at the stored position, so nothing fetched ahead of a failed
+        batch can be applied before it.
+        """
         failures = 0
         while not self._stopping.is_set():
+            try:
+                sub = await self._subscribe()
+            except Exception as err:  # the bus is away: wait for the reconnect
+                log.debug("consumer not ready error=%s", err)
+                await asyncio.sleep(0.5)
+                continue
+            batches: asyncio.Queue = asyncio.Queue(maxsize=2)
+            fetcher = asyncio.create_task(self._fetch(sub, batches))
+            try:
+                while True:
+                    await self.apply_messages(await batches.get())
+                    failures = 0
+            except Exception:
+                failures += 1
+                log.exception("alert batch failed, will retry attempt=%d", failures)
+            finally:
+                fetcher.cancel()
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await fetcher
+                with contextlib.suppress(Exception):
+                    await sub.unsubscribe()
+            await self._recover_from_failure(failures)
+
+    async def _fetch(self, sub, batches: asyncio.Queue) -> None:
+        while True:
             try:
                 msgs = await sub.fetch(BATCH, timeout=1.0)
             except (TimeoutError, NatsTimeout):
@@ -168,28 +198,15 @@ class Engine:
                 log.debug("fetch failed error=%s", err)
                 await asyncio.sleep(0.5)
                 continue
-            try:
-                await self.apply_messages(msgs)
-                failures = 0
-            except Exception:
-                failures += 1
-                log.exception(
-                    "alert batch failed, will retry size=%d attempt=%d",
-                    len(msgs),
-                    failures,
-                )
-                await self._recover_from_failure(msgs, failures)
+            await batches.put(msgs)
 
-    async def _recover_from_failure(self, msgs, failures: int) -> None:
+    async def _recover_from_failure(self, failures: int) -> None:
         # The core already changed memory for a batch that did not commit:
         # rebuild from the store so memory matches what is durable.
         async with self.lock:
             with contextlib.suppress(Exception):
                 await self._load()
-        for msg in msgs:
-            with contextlib.suppress(Exception):
-                await msg.nak(delay=min(30, 2**failures))
-        await asyncio.sleep(min(5, 0.2 * 2**failures))
+        await asyncio.sleep(min(5.0, 0.2 * 2**failures))
 
     async def apply_messages(self, msgs) -> None:
         """Apply a fetched batch: core, one commit, ack, publish."""
@@ -244,7 +261,7 @@ class Engine:
             effects = Effects()
             for alert in alerts:
                 now = alert.received_at or utcnow()
-                effects.merge(core.ingest(self.state, alert, now, self.policy))
+                core.ingest(self.state, alert, now, self.policy, effects)
             await self._commit(effects, {CURSOR_ALERTS: position})
         self.processed += len(alerts)
 
@@ -265,6 +282,9 @@ class Engine:
         for record in effects.alerts.values():
             rows = changes.changed_alerts if record.stored else changes.new_alerts
             rows.append(views.alert_row(record))
+        for key, record in effects.touched.items():
+            if record.stored and key not in effects.alerts:
+                changes.repeated_alerts.append(views.repeat_row(record))
         changes.events = [views.event_row(e) for e in effects.events]
         changes.orphans = [_orphan_row(a) for a in effects.orphans]
         for alert in effects.orphans:

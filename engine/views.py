@@ -45,6 +45,17 @@ def alert_row(record: AlertRecord) -> dict[str, Any]:
     }
 
 
+def repeat_row(record: AlertRecord) -> dict[str, Any]:
+    return {
+        "incident_id": record.incident_id,
+        "integration": record.integration,
+        "dedup_key": record.dedup_key,
+        "annotations": record.annotations,
+        "last_seen_at": record.last_seen_at,
+        "count": record.count,
+    }
+
+
 def event_row(entry: TimelineEntry) -> dict[str, Any]:
     return {
         "id": entry.id,

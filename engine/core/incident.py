@@ -29,9 +29,18 @@ class Policy:
     users: frozenset[str]
 
 
-def ingest(state: State, alert: Alert, now: datetime, policy: Policy) -> Effects:
-    """Apply one alert: a new problem, a repeat, a change or a recovery."""
-    effects = Effects()
+def ingest(
+    state: State,
+    alert: Alert,
+    now: datetime,
+    policy: Policy,
+    effects: Effects | None = None,
+) -> Effects:
+    """Apply one alert: a new problem, a repeat, a change or a recovery.
+
+    Pass `effects` to gather a whole batch's changes in one place.
+    """
+    effects = effects if effects is not None else Effects()
     key = (alert.integration, alert.dedup_key)
     incident_id = state.open_by_alert.get(key)
     if alert.status == "resolved":
@@ -82,7 +91,8 @@ def _add(
         dedup_key=record.dedup_key, integration=record.integration,
         severity=record.severity, title=record.title,
     )  # fmt: skip
-    _raise_severity(state, incident, now, alert.integration, effects)
+    if severity.rank(record.severity) < severity.rank(incident.severity):
+        _set_severity(state, incident, record.severity, now, alert.integration, effects)
 
 
 def _open(
@@ -118,50 +128,57 @@ def _repeat(
     record = incident.alerts[key]
     record.count += 1
     record.last_seen_at = now
-    effects.touch_alert(record)
+    effects.touch_repeat(record)
+    if alert.annotations:
+        # Annotations often carry the current value ("disk 97%"): kept up to
+        # date on the alert, but a new value alone is not a timeline event.
+        record.annotations = dict(alert.annotations)
     changes = _changes(record, alert)
-    if record.status == "resolved":
-        changes["status"] = "firing"
-        record.status, record.ends_at = "firing", None
     if not changes:
         return  # a plain repeat: counted, never paged or put on the timeline
-    _apply(record, alert, changes)
-    what = ", ".join(changes)
+    effects.touch_alert(record)
+    before = record.severity
+    _apply(record, changes)
+    what = ", ".join(f"{k} {v}" for k, v in changes.items())
     state.record(
         effects, incident, "alert_updated", now, alert.integration,
-        f"alert {record.title!r} changed: {what}",
+        f"alert {record.title!r}: {what}",
         dedup_key=record.dedup_key, changes=changes, count=record.count,
     )  # fmt: skip
-    _raise_severity(state, incident, now, alert.integration, effects)
+    if record.severity != before:
+        _follow_severity(state, incident, now, alert.integration, effects)
 
 
-def _changes(record: AlertRecord, alert: Alert) -> dict[str, object]:
-    changes: dict[str, object] = {}
+def _changes(record: AlertRecord, alert: Alert) -> dict[str, str]:
+    """What a repeat changes that a responder should see on the timeline."""
+    changes: dict[str, str] = {}
+    if record.status == "resolved":
+        changes["status"] = "firing"
     if alert.severity and alert.severity != record.severity:
         changes["severity"] = alert.severity
     if alert.title and alert.title != record.title:
         changes["title"] = alert.title
-    if alert.annotations and alert.annotations != record.annotations:
-        changes["annotations"] = sorted(
-            k for k in alert.annotations.keys() | record.annotations.keys()
-            if alert.annotations.get(k) != record.annotations.get(k)
-        )  # fmt: skip
     return changes
 
 
-def _apply(record: AlertRecord, alert: Alert, changes: dict[str, object]) -> None:
-    if "severity" in changes:
-        record.severity = alert.severity  # type: ignore[assignment]
-    if "title" in changes:
-        record.title = alert.title  # type: ignore[assignment]
-    if "annotations" in changes:
-        record.annotations = dict(alert.annotations)
+def _apply(record: AlertRecord, changes: dict[str, str]) -> None:
+    if "status" in changes:
+        record.status, record.ends_at = "firing", None
+    record.severity = changes.get("severity", record.severity)
+    record.title = changes.get("title", record.title)
 
 
-def _raise_severity(state, incident: Incident, now, actor: str, effects) -> None:
+def _follow_severity(state, incident: Incident, now, actor: str, effects) -> None:
+    # Only when an alert's severity changed: a scan of every alert per repeat
+    # cost 30% of the engine's time in a 20,000-alert storm.
     top = severity.highest(a.severity for a in incident.alerts.values())
-    if top == incident.severity:
-        return
+    if top != incident.severity:
+        _set_severity(state, incident, top, now, actor, effects)
+
+
+def _set_severity(
+    state, incident: Incident, top: str, now, actor: str, effects
+) -> None:
     before, incident.severity = incident.severity, top
     state.record(
         effects, incident, "severity_changed", now, actor,

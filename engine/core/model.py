@@ -82,18 +82,27 @@ class Effects:
     events: list[TimelineEntry] = field(default_factory=list)
     incidents: dict[int, Incident] = field(default_factory=dict)
     alerts: dict[tuple[int, str, str], AlertRecord] = field(default_factory=dict)
+    touched: dict[tuple[int, str, str], AlertRecord] = field(default_factory=dict)
     orphans: list[Any] = field(default_factory=list)
 
     def touch(self, incident: Incident) -> None:
         self.incidents[incident.id] = incident
 
     def touch_alert(self, record: AlertRecord) -> None:
+        """The alert changed in a way the store must write in full."""
         self.alerts[(record.incident_id, record.integration, record.dedup_key)] = record
+
+    def touch_repeat(self, record: AlertRecord) -> None:
+        """Only the alert's count, last seen time and annotations changed."""
+        self.touched[(record.incident_id, record.integration, record.dedup_key)] = (
+            record
+        )
 
     def merge(self, other: Effects) -> None:
         self.events.extend(other.events)
         self.incidents.update(other.incidents)
         self.alerts.update(other.alerts)
+        self.touched.update(other.touched)
         self.orphans.extend(other.orphans)
 
 

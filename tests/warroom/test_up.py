@@ -150,8 +150,7 @@ def test_client_without_a_bus_says_how_to_start_one(tmp_path):
     assert done.stderr.startswith("warroom: no bus: start `warroom up`")
 
 
-def test_sigterm_stops_everything_cleanly(config_file, tmp_path):
-    up = UpProcess(config_file, tmp_path / "data").start()
+def test_sigterm_stops_everything_cleanly(up):
     server_pid = int((up.data / "nats-server.pid").read_text())
     assert up.stop(signal.SIGTERM) == 0
     # The embedded nats-server went with it.
@@ -192,7 +191,11 @@ def _poster(
 def test_sigkill_while_posting_loses_nothing_and_duplicates_nothing(
     config_file, tmp_path
 ):
-    up = UpProcess(config_file, tmp_path / "data").start()
+    with UpProcess(config_file, tmp_path / "data") as up:
+        _kill_while_posting(up)
+
+
+def _kill_while_posting(up: UpProcess) -> None:
     url = f"{up.base}/v1/integrations/{GENERIC_TOKEN}"
     accepted: list[str] = []
     stop = threading.Event()
@@ -216,7 +219,6 @@ def test_sigkill_while_posting_loses_nothing_and_duplicates_nothing(
     keys = wait_until(all_present, timeout=30)
     # Every alert answered 2xx is in an incident, and no alert is in two.
     assert len(keys) == len(set(keys))
-    up.stop()
 
 
 def _alert_keys(data: Path) -> list[str]:

@@ -1,0 +1,233 @@
+"""Ingest benchmark: a storm of alerts through the gateway and straight onto the bus.
+
+Starts its own `warroom up` (embedded nats-server, SQLite) per mode in a
+temporary directory and publishes `--alerts` alerts over `--keys` dedup keys,
+each repeat with a new annotation value, as templated annotations do. Reports:
+
+- alerts/s: all alerts published until the engine has committed the last one
+  (its consumer's ack floor, which moves only after a batch's commit);
+- latency p50/p99: from the publish of each key's first alert to its
+  `alert_added` event on the EVENTS stream (repeats are counted on the alert,
+  not put on the timeline, so they have no event of their own).
+
+    .venv/bin/python bench/ingest.py [--alerts 20000] [--keys 2000] [--mode both]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+import msgspec
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bus import wire  # noqa: E402
+from bus.connection import connect  # noqa: E402
+
+TOKEN = "bench-generic-token-0000001"
+CONFIG = f"""
+teams: {{ops: {{members: [op]}}}}
+users: {{op: {{name: Operator}}}}
+services:
+  svc0: {{team: ops}}
+  svc1: {{team: ops}}
+  svc2: {{team: ops}}
+default_service: svc0
+integrations:
+  bench: {{kind: generic, token: {TOKEN}}}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Up:
+    """`warroom up` as a child process on a fresh data directory."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    async def __aenter__(self) -> Up:
+        config = self.workdir / "bench.yaml"
+        config.write_text(CONFIG)
+        log = open(self.workdir / "up.log", "wb")  # noqa: SIM115 - lives as long as the child
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "warroom", "up", "--config", str(config),
+             "--data", str(self.workdir / "data"), "--http", f"127.0.0.1:{self.port}"],
+            stdout=log, stderr=log, cwd=ROOT, env={"WARROOM_LOG": "warning", "PATH": ""},
+        )  # fmt: skip
+        await self._healthy()
+        return self
+
+    async def _healthy(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        async with aiohttp.ClientSession() as http:
+            while time.monotonic() < deadline:
+                try:
+                    async with http.get(f"http://127.0.0.1:{self.port}/healthz") as r:
+                        if r.status == 200:
+                            return
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.1)
+        raise SystemExit(f"warroom up did not start; see {self.workdir / 'up.log'}")
+
+    @property
+    def bus_url(self) -> str:
+        return (self.workdir / "data" / "bus.url").read_text().strip()
+
+    async def __aexit__(self, *exc) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(30)
+
+
+class Latencies:
+    """Matches each key's first publish to its `alert_added` event."""
+
+    def __init__(self, expected: int) -> None:
+        self.sent: dict[str, float] = {}
+        self.samples: list[float] = []
+        self.expected = expected
+        self.done = asyncio.Event()
+
+    def published(self, key: str, at: float) -> None:
+        self.sent.setdefault(key, at)
+
+    async def on_event(self, msg) -> None:
+        now = time.perf_counter()
+        data = json.loads(msg.data)
+        if data["type"] != "alert_added":
+            return
+        sent = self.sent.get(data["data"]["dedup_key"])
+        if sent is not None:
+            self.samples.append(now - sent)
+        if len(self.samples) >= self.expected:
+            self.done.set()
+
+
+async def committed(nc, timeout: float) -> float:
+    """Wait until the engine has committed every message in ALERTS; return when."""
+    js = nc.jetstream()
+    last = (await js.stream_info("ALERTS")).state.last_seq
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        info = await js.consumer_info("ALERTS", "engine")
+        if info.ack_floor.stream_seq >= last:
+            return time.perf_counter()
+        await asyncio.sleep(0.005)
+    raise SystemExit(f"the engine did not commit {last} messages in {timeout:.0f}s")
+
+
+def generic_body(key: int, seq: int) -> bytes:
+    return msgspec.json.encode({
+        "source": "bench", "check": f"check-{key}", "state": "problem",
+        "severity": "warning", "summary": f"bench check {key}", "ts": int(time.time()),
+        "service": f"svc{key % 3}", "details": f"value {seq}",
+    })  # fmt: skip
+
+
+def bus_alert(key: int, seq: int) -> wire.Alert:
+    return wire.Alert(
+        integration="bench", source="bench", dedup_key=f"bench|check-{key}|",
+        severity="warning", title=f"bench check {key}",
+        labels={"service": f"svc{key % 3}"}, annotations={"details": f"value {seq}"},
+    )  # fmt: skip
+
+
+async def storm_over_bus(nc, alerts: int, keys: int, lat: Latencies) -> None:
+    js = nc.jetstream(publish_async_max_pending=4000)
+    pending = []
+    for seq in range(alerts):
+        key = seq % keys
+        lat.published(f"bench|check-{key}|", time.perf_counter())
+        pending.append(await js.publish_async(wire.SUBJECT_ALERTS, wire.encode(bus_alert(key, seq))))
+        if len(pending) >= 2000:
+            await asyncio.gather(*pending)
+            pending.clear()
+    await asyncio.gather(*pending)
+
+
+async def storm_over_gateway(port: int, alerts: int, keys: int, lat: Latencies, workers: int) -> None:
+    url = f"http://127.0.0.1:{port}/v1/integrations/{TOKEN}"
+    failures = 0
+
+    async def worker(http, start: int) -> None:
+        nonlocal failures
+        for seq in range(start, alerts, workers):
+            key = seq % keys
+            lat.published(f"bench|check-{key}|", time.perf_counter())
+            async with http.post(url, data=generic_body(key, seq)) as response:
+                if response.status != 202:
+                    failures += 1
+                await response.read()
+
+    connector = aiohttp.TCPConnector(limit=workers)
+    async with aiohttp.ClientSession(connector=connector) as http:
+        await asyncio.gather(*(worker(http, w) for w in range(workers)))
+    if failures:
+        print(f"  {failures} requests were not answered 202")
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def run_mode(mode: str, args) -> None:
+    with tempfile.TemporaryDirectory(prefix=f"warroom-bench-{mode}-") as tmp:
+        async with Up(Path(tmp)) as up:
+            nc = await connect(up.bus_url, name="bench")
+            lat = Latencies(min(args.keys, args.alerts))
+            await nc.subscribe("warroom.events.>", cb=lat.on_event)
+            started = time.perf_counter()
+            if mode == "bus":
+                await storm_over_bus(nc, args.alerts, args.keys, lat)
+            else:
+                await storm_over_gateway(up.port, args.alerts, args.keys, lat, args.workers)
+            published = time.perf_counter()
+            finished = await committed(nc, args.timeout)
+            try:
+                await asyncio.wait_for(lat.done.wait(), args.timeout)
+            except TimeoutError:
+                print(f"  timed out: {len(lat.samples)} first-alert events seen")
+            await nc.close()
+    ms = [s * 1000 for s in lat.samples] or [0.0]
+    print(
+        f"{mode:8} {args.alerts} alerts over {args.keys} dedup keys: "
+        f"{args.alerts / (finished - started):,.0f} alerts/s published to committed "
+        f"(publishing took {published - started:.2f}s); "
+        f"first-alert latency p50 {percentile(ms, 0.5):.0f} ms, "
+        f"p99 {percentile(ms, 0.99):.0f} ms, max {max(ms):.0f} ms"
+    )
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--alerts", type=int, default=20_000)
+    parser.add_argument("--keys", type=int, default=2_000)
+    parser.add_argument("--mode", choices=["bus", "gateway", "both"], default="both")
+    parser.add_argument("--workers", type=int, default=32, help="concurrent HTTP senders")
+    parser.add_argument("--timeout", type=float, default=300)
+    args = parser.parse_args()
+    for mode in ("bus", "gateway") if args.mode == "both" else (args.mode,):
+        await run_mode(mode, args)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
