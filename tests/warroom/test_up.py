@@ -229,3 +229,21 @@ def _alert_keys(data: Path) -> list[str]:
             for a in cli_json(data, "show", str(incident["id"]))["alerts"]
         )
     return keys
+
+
+def test_up_keeps_its_store_on_postgresql(config_file, tmp_path, postgres_url):
+    with UpProcess(config_file, tmp_path / "data", "--db", postgres_url) as up:
+        sent = cli(
+            up.data,
+            "send",
+            "Checkout 5xx",
+            "--service",
+            "checkout",
+            "--severity",
+            "error",
+        )
+        assert sent.returncode == 0, sent.stderr
+        incident = wait_until(lambda: cli_json(up.data, "incidents"))[0]
+        assert cli(up.data, "ack", str(incident["id"]), "--as", "carol").returncode == 0
+        assert cli_json(up.data, "show", str(incident["id"]))["owner"] == "carol"
+    assert not (up.data / "warroom.db").exists()  # nothing went to SQLite
