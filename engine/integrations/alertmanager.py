@@ -1,26 +1,39 @@
-"""Prometheus Alertmanager's webhook (version 4): one incident per group."""
+"""Prometheus Alertmanager's webhook (version 4): one incident per group.
+
+Each alert carries its own `status`, so one body mixes firing and resolved
+alerts. The dedup key is the alert's `fingerprint` (a hash of its labels), or
+a digest of the labels when a sender leaves it out; never the annotations,
+which change while the problem stays the same. Alerts cut by `max_alerts`
+(`truncatedAlerts`) are not in the body and are not resolved by it.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import msgspec
 
 from bus.wire import Alert
 from engine.core.severity import normalize
 from engine.integrations.base import (
-    MAX_TITLE,
     ParseContext,
     PayloadRejected,
-    clean_labels,
-    clean_text,
+    clean_line,
+    decode_struct,
     label_digest,
-    parse_time,
+    new_alert,
+    reject,
+    shown,
     strip_port,
+    time_field,
 )
 
 
-class _Alert(msgspec.Struct):
+class AlertItem(msgspec.Struct):
+    """One alert of the body, as Alertmanager and Grafana write it."""
+
     status: str
-    labels: dict[str, str]
+    labels: dict[str, str] = {}
     annotations: dict[str, str] = {}
     startsAt: str | None = None
     endsAt: str | None = None
@@ -29,16 +42,22 @@ class _Alert(msgspec.Struct):
 
 
 class _Body(msgspec.Struct):
-    alerts: list[_Alert]
+    alerts: list[AlertItem]
     version: str = "4"
     status: str = ""
     receiver: str = ""
     groupKey: str = ""
     groupLabels: dict[str, str] = {}
-    commonLabels: dict[str, str] = {}
     commonAnnotations: dict[str, str] = {}
-    externalURL: str = ""
     truncatedAlerts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """What every alert of one notification shares."""
+
+    key: str | None
+    title: str | None
 
 
 _decoder = msgspec.json.Decoder(_Body)
@@ -46,91 +65,69 @@ _decoder = msgspec.json.Decoder(_Body)
 
 def parse(body: bytes, context: ParseContext) -> list[Alert]:
     """Yield every alert of the body, firing and resolved mixed."""
-    message = _decode(body)
-    group_title = _group_title(message)
-    alerts = []
-    for i, item in enumerate(message.alerts):
-        alerts.append(_alert(item, f"alerts[{i}]", message, group_title, context))
-    return alerts
+    message = decode_struct(body, _decoder)
+    group = group_of(message.groupKey, message.groupLabels, message.commonAnnotations)
+    return [
+        to_alert(item, f"alerts[{i}]", group, context, "alertmanager")
+        for i, item in enumerate(message.alerts)
+    ]
 
 
-def _decode(body: bytes) -> _Body:
-    try:
-        return _decoder.decode(body)
-    except msgspec.ValidationError as err:
-        raise PayloadRejected([_validation_problem(err)], status=422) from err
-    except msgspec.DecodeError:
-        from engine.integrations.base import decode_json
-
-        decode_json(body)  # raises with the line and column
-        raise
-
-
-def _validation_problem(err: msgspec.ValidationError) -> str:
-    text = str(err)
-    if " - at `$" in text:
-        message, where = text.rsplit(" - at `$", 1)
-        return f"{where.rstrip('`').lstrip('.')}: {message[0].lower()}{message[1:]}"
-    return f"body: {text[0].lower()}{text[1:]}"
-
-
-def _alert(
-    item: _Alert,
+def to_alert(
+    item: AlertItem,
     path: str,
-    message: _Body,
-    group_title: str | None,
+    group: Group,
     context: ParseContext,
+    source: str,
+    title: str | None = None,
 ) -> Alert:
+    """One alert of an Alertmanager-shaped body; `title` overrides the default."""
     if item.status not in ("firing", "resolved"):
-        raise PayloadRejected(
-            [f"{path}.status: expected 'firing' or 'resolved', got {item.status!r}"],
-            422,
+        raise reject(
+            f"{path}.status",
+            f"expected 'firing' or 'resolved', got {shown(item.status)}",
         )
-    labels = clean_labels(item.labels)
-    dedup_key = clean_text(item.fingerprint, 128) or (labels and label_digest(labels))
-    if not dedup_key:
+    dedup_key = clean_line(item.fingerprint, 128) or _labels_key(item, path)
+    labels = dict(item.labels)
+    if not labels.get("host") and labels.get("instance"):
+        labels["host"] = strip_port(labels["instance"])
+    return new_alert(
+        context,
+        source,
+        dedup_key,
+        item.status,  # type: ignore[arg-type]
+        severity=normalize(labels.get("severity")),  # type: ignore[arg-type]
+        title=title or item.annotations.get("summary") or labels.get("alertname"),
+        labels=labels,
+        annotations=item.annotations,
+        starts_at=time_field(item.startsAt, f"{path}.startsAt"),
+        ends_at=_ends_at(item, path, context),
+        group_key=group.key,
+        group_title=group.title,
+    )
+
+
+def _labels_key(item: AlertItem, path: str) -> str:
+    if not any(item.labels.values()):
         raise PayloadRejected(
             [f"{path}: no fingerprint and no labels to identify it"], 422
         )
-    starts_at = _time(item.startsAt, f"{path}.startsAt")
-    ends_at = (
-        _time(item.endsAt, f"{path}.endsAt") if item.status == "resolved" else None
-    )
-    if "host" not in labels and labels.get("instance"):
-        labels["host"] = strip_port(labels["instance"])
-    title = item.annotations.get("summary") or labels.get("alertname") or dedup_key
-    return Alert(
-        integration=context.integration,
-        source="alertmanager",
-        dedup_key=dedup_key,
-        status=item.status,  # type: ignore[arg-type]
-        severity=normalize(labels.get("severity")),  # type: ignore[arg-type]
-        title=clean_text(title, MAX_TITLE),
-        labels=labels,
-        annotations=clean_labels(item.annotations, 16 * 1024),
-        starts_at=starts_at,
-        ends_at=ends_at,
-        group_key=message.groupKey or None,
-        group_title=group_title,
-        received_at=context.received_at,
-    )
+    return label_digest(item.labels)
 
 
-def _time(value: str | None, path: str):
-    if value in (None, ""):
+def _ends_at(item: AlertItem, path: str, context: ParseContext):
+    # A firing alert's endsAt is Go's zero time or an expiry hint: never an end.
+    if item.status != "resolved":
         return None
-    try:
-        return parse_time(value)
-    except ValueError as err:
-        raise PayloadRejected([f"{path}: not a time ({value[:40]!r})"], 422) from err
+    return time_field(item.endsAt, f"{path}.endsAt") or context.received_at
 
 
-def _group_title(message: _Body) -> str | None:
-    summary = message.commonAnnotations.get("summary")
-    if summary:
-        return clean_text(summary, MAX_TITLE)
-    labels = dict(message.groupLabels)
-    name = labels.pop("alertname", "")
-    rest = ", ".join(f"{k}={v}" for k, v in sorted(labels.items()))
-    title = f"{name} ({rest})" if name and rest else name or rest
-    return clean_text(title, MAX_TITLE) or None
+def group_of(key: str, labels: dict[str, str], annotations: dict[str, str]) -> Group:
+    """The notification group: its key, and a title from its common summary."""
+    if annotations.get("summary"):
+        return Group(key or None, annotations["summary"])
+    rest = dict(labels)
+    name = rest.pop("alertname", "")
+    shown = ", ".join(f"{k}={v}" for k, v in sorted(rest.items()))
+    title = f"{name} ({shown})" if name and shown else name or shown
+    return Group(key or None, title or None)

@@ -14,17 +14,19 @@ from typing import Any
 from bus.wire import Alert
 from engine.core.severity import SEVERITIES
 from engine.integrations.base import (
-    MAX_TITLE,
     ParseContext,
     PayloadRejected,
     clean_labels,
-    clean_text,
     decode_json,
+    kind_of,
+    new_alert,
     parse_time,
+    shown,
 )
 
 _REQUIRED = ("source", "check", "state", "severity", "summary", "ts")
 _STATES = {"problem": "firing", "ok": "resolved"}
+_TEXT_FIELDS = ("source", "check", "summary", "host", "service", "details", "dedup_key")
 
 
 def parse(body: bytes, context: ParseContext) -> list[Alert]:
@@ -47,32 +49,11 @@ def _alert(
     item: Any, path: str, context: ParseContext, problems: list[str]
 ) -> Alert | None:
     if not isinstance(item, dict):
-        problems.append(f"{path or 'body'}: expected an object, got {_kind(item)}")
+        where = path.rstrip(".") or "body"
+        problems.append(f"{where}: expected an object, got {kind_of(item)}")
         return None
     before = len(problems)
-    for name in _REQUIRED:
-        if name not in item:
-            problems.append(f"{path}{name}: missing required field '{name}'")
-    for name in (
-        "source",
-        "check",
-        "summary",
-        "host",
-        "service",
-        "details",
-        "dedup_key",
-    ):
-        if name in item and item[name] is not None and not isinstance(item[name], str):
-            problems.append(f"{path}{name}: expected a string, got {_kind(item[name])}")
-    state = item.get("state")
-    if "state" in item and state not in _STATES:
-        problems.append(f"{path}state: state must be 'problem' or 'ok' (got {state!r})")
-    severity = item.get("severity")
-    if "severity" in item and severity not in SEVERITIES:
-        problems.append(
-            f"{path}severity: severity must be one of critical|error|warning|info "
-            f"(got {_kind(severity)} {severity!r})"
-        )
+    _check_fields(item, path, problems)
     at = _time(item, path, problems)
     labels = _labels(item, path, problems)
     if len(problems) > before:
@@ -80,31 +61,51 @@ def _alert(
     return _build(item, labels, at, context, path, problems)
 
 
+def _check_fields(item: dict, path: str, problems: list[str]) -> None:
+    for name in _REQUIRED:
+        if name not in item:
+            problems.append(f"{path}{name}: missing required field '{name}'")
+    for name in _TEXT_FIELDS:
+        if item.get(name) is not None and not isinstance(item[name], str):
+            problems.append(
+                f"{path}{name}: expected a string, got {kind_of(item[name])}"
+            )
+    state = item.get("state")
+    if "state" in item and state not in _STATES:
+        problems.append(
+            f"{path}state: state must be 'problem' or 'ok' (got {shown(state)})"
+        )
+    severity = item.get("severity")
+    if "severity" in item and severity not in SEVERITIES:
+        problems.append(
+            f"{path}severity: severity must be one of critical|error|warning|info "
+            f"(got {kind_of(severity)} {shown(severity)})"
+        )
+
+
 def _build(item, labels, at, context, path, problems) -> Alert | None:
     host = item.get("host") or ""
-    dedup_key = item.get("dedup_key") or "|".join((item["source"], item["check"], host))
-    if not item["source"] or not item["check"]:
+    if not (item["source"] or "").strip() or not (item["check"] or "").strip():
         problems.append(f"{path}check: source and check must not be empty")
         return None
+    dedup_key = item.get("dedup_key") or "|".join((item["source"], item["check"], host))
     if host:
-        labels["host"] = clean_text(host, 256)
+        labels["host"] = host
     if item.get("service"):
-        labels["service"] = clean_text(item["service"], 256)
-    labels.setdefault("check", clean_text(item["check"], 256))
+        labels["service"] = item["service"]
+    labels.setdefault("check", item["check"])
     status = _STATES[item["state"]]
-    details = clean_text(item.get("details") or "")
-    return Alert(
-        integration=context.integration,
-        source="generic",
-        dedup_key=clean_text(dedup_key, 255),
-        status=status,  # type: ignore[arg-type]
+    return new_alert(
+        context,
+        "generic",
+        dedup_key,
+        status,  # type: ignore[arg-type]
         severity=item["severity"],
-        title=clean_text(item["summary"] or item["check"], MAX_TITLE),
+        title=item["summary"] or item["check"],
         labels=labels,
-        annotations={"details": details} if details else {},
+        annotations={"details": item.get("details") or ""},
         starts_at=at if status == "firing" else None,
         ends_at=at if status == "resolved" else None,
-        received_at=context.received_at,
     )
 
 
@@ -117,7 +118,8 @@ def _time(item: dict, path: str, problems: list[str]):
         at = None
     if at is None:
         problems.append(
-            f"{path}ts: ts is not an epoch number or ISO-8601 time ({item['ts']!r})"
+            f"{path}ts: ts is not an epoch number or ISO-8601 time "
+            f"({shown(item['ts'])})"
         )
     return at
 
@@ -130,22 +132,3 @@ def _labels(item: dict, path: str, problems: list[str]) -> dict[str, str]:
         problems.append(f"{path}labels: expected an object of strings")
         return {}
     return clean_labels(labels)
-
-
-def _kind(value: Any) -> str:
-    match value:
-        case bool():
-            return "boolean"
-        case int():
-            return "integer"
-        case float():
-            return "number"
-        case str():
-            return "string"
-        case list():
-            return "array"
-        case dict():
-            return "object"
-        case None:
-            return "null"
-    return type(value).__name__
