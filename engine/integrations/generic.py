@@ -71,7 +71,7 @@ def _check_fields(item: dict, path: str, problems: list[str]) -> None:
                 f"{path}{name}: expected a string, got {kind_of(item[name])}"
             )
     state = item.get("state")
-    if "state" in item and state not in _STATES:
+    if "state" in item and (not isinstance(state, str) or state not in _STATES):
         problems.append(
             f"{path}state: state must be 'problem' or 'ok' (got {shown(state)})"
         )
