@@ -17,12 +17,12 @@ from datetime import UTC, datetime
 
 import msgspec
 from nats.aio.client import Client
-from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
 from bus import wire
+from bus.consumer import PullConsumer, stream_sequence
 from engine import views
 from engine.config import Config
 from engine.core import incident as core
@@ -134,7 +134,7 @@ class Engine:
 
     # ------------------------------------------------------------ alerts
 
-    async def _subscribe(self):
+    async def _subscribe(self) -> PullConsumer:
         """A fresh durable consumer that starts right after the stored position.
 
         The store, not the consumer, says what was applied: recreating the
@@ -152,53 +152,36 @@ class Engine:
             max_ack_pending=50_000,
             filter_subject="warroom.alerts.>",
         )
-        return await self.js.pull_subscribe(
-            "warroom.alerts.>", durable=CONSUMER, stream="ALERTS", config=config
-        )
+        await self.js.add_consumer("ALERTS", config)
+        consumer = PullConsumer(self.nc, "ALERTS", CONSUMER, BATCH)
+        await consumer.start()
+        return consumer
 
     async def _consume(self) -> None:
-        """Apply batches in order while the next one is being fetched.
+        """Apply batches in order while the next messages are being delivered.
 
         After any failure, memory is rebuilt from the store and the consumer
-        recreated at the stored position, so nothing fetched ahead of a failed
+        recreated at the stored position, so nothing delivered after a failed
         batch can be applied before it.
         """
         failures = 0
         while not self._stopping.is_set():
             try:
-                sub = await self._subscribe()
+                consumer = await self._subscribe()
             except Exception as err:  # the bus is away: wait for the reconnect
                 log.debug("consumer not ready error=%s", err)
                 await asyncio.sleep(0.5)
                 continue
-            batches: asyncio.Queue = asyncio.Queue(maxsize=2)
-            fetcher = asyncio.create_task(self._fetch(sub, batches))
             try:
                 while True:
-                    await self.apply_messages(await batches.get())
+                    await self.apply_messages(await consumer.take())
                     failures = 0
             except Exception:
                 failures += 1
                 log.exception("alert batch failed, will retry attempt=%d", failures)
             finally:
-                fetcher.cancel()
-                with contextlib.suppress(Exception, asyncio.CancelledError):
-                    await fetcher
-                with contextlib.suppress(Exception):
-                    await sub.unsubscribe()
+                await consumer.stop()
             await self._recover_from_failure(failures)
-
-    async def _fetch(self, sub, batches: asyncio.Queue) -> None:
-        while True:
-            try:
-                msgs = await sub.fetch(BATCH, timeout=1.0)
-            except (TimeoutError, NatsTimeout):
-                continue
-            except Exception as err:  # the bus went away: wait for the reconnect
-                log.debug("fetch failed error=%s", err)
-                await asyncio.sleep(0.5)
-                continue
-            await batches.put(msgs)
 
     async def _recover_from_failure(self, failures: int) -> None:
         # The core already changed memory for a batch that did not commit:
@@ -213,7 +196,7 @@ class Engine:
         alerts: list[wire.Alert] = []
         last = self.applied
         for msg in msgs:
-            seq = msg.metadata.sequence.stream
+            seq = stream_sequence(msg)
             if seq <= self.applied:
                 continue  # applied before a crash, redelivered: skip, never twice
             last = max(last, seq)
