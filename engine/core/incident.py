@@ -12,7 +12,7 @@ from datetime import datetime
 
 from bus.wire import MANUAL_CLOSE_REASONS, Alert
 from engine.core import grouping, severity
-from engine.core.model import AlertRecord, Effects, Incident, State
+from engine.core.model import AlertRecord, Effects, Incident, Page, State
 from engine.core.routing import Router
 
 
@@ -113,6 +113,7 @@ def _open(
         effects, incident, "opened", now, alert.integration,
         f"opened: {incident.title}", title=incident.title, severity=incident.severity,
     )  # fmt: skip
+    effects.pages.append(Page(incident.id, "opened", now))
     state.record(
         effects, incident, "routed", now, "engine",
         f"routed to {destination.service} (team {destination.team}) "

@@ -75,6 +75,19 @@ class TimelineEntry:
     data: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class Page:
+    """The decision that an incident should reach a person now.
+
+    Escalation turns a page into notify jobs; noise reduction decides which
+    alerts cause one. `reason` says why: `opened`, `severity_raised`, ...
+    """
+
+    incident_id: int
+    reason: str
+    at: datetime
+
+
 @dataclass(slots=True)
 class Effects:
     """What one step changed: to store in one transaction, then publish."""
@@ -84,6 +97,7 @@ class Effects:
     alerts: dict[tuple[int, str, str], AlertRecord] = field(default_factory=dict)
     touched: dict[tuple[int, str, str], AlertRecord] = field(default_factory=dict)
     orphans: list[Any] = field(default_factory=list)
+    pages: list[Page] = field(default_factory=list)
 
     def touch(self, incident: Incident) -> None:
         self.incidents[incident.id] = incident
@@ -104,6 +118,7 @@ class Effects:
         self.alerts.update(other.alerts)
         self.touched.update(other.touched)
         self.orphans.extend(other.orphans)
+        self.pages.extend(other.pages)
 
 
 @dataclass(slots=True)

@@ -240,3 +240,28 @@ def test_event_ids_increase_across_incidents():
     ids = [e.id for e in events]
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
     assert state.incidents[2].last_event_id == ids[-1]
+
+
+def test_pages_are_decided_on_open_and_on_a_raised_severity_only():
+    state, p = State(), policy()
+    first = core.ingest(state, alert("a", group_key="g"), T0, p)
+    # A new incident pages; a second alert of lower or equal severity does not.
+    assert [page.reason for page in first.pages] == ["opened"]
+    assert core.ingest(state, alert("b", group_key="g"), T0, p).pages == []
+    raised = core.ingest(state, alert("c", group_key="g", severity="critical"), T0, p)
+    assert [page.reason for page in raised.pages] == ["severity_raised"]
+    # A plain repeat never pages.
+    assert (
+        core.ingest(state, alert("c", group_key="g", severity="critical"), T0, p).pages
+        == []
+    )
+
+
+def test_new_annotation_value_updates_the_alert_without_an_event():
+    state = State()
+    run(state, alert("a", annotations={"summary": "disk 91%"}))
+    events = run(state, alert("a", annotations={"summary": "disk 97%"}))
+    assert events == []
+    assert state.incidents[1].alerts[("prom", "a")].annotations == {
+        "summary": "disk 97%"
+    }
