@@ -181,6 +181,8 @@ def _set_severity(
     state, incident: Incident, top: str, now, actor: str, effects
 ) -> None:
     before, incident.severity = incident.severity, top
+    if severity.rank(top) < severity.rank(before) and incident.state != "resolved":
+        effects.pages.append(Page(incident.id, "severity_raised", now))
     state.record(
         effects, incident, "severity_changed", now, actor,
         f"severity {before} -> {top}", before=before, after=top,
