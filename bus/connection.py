@@ -7,12 +7,13 @@ from collections.abc import Awaitable, Callable
 
 from nats.aio.client import Client
 from nats.js import JetStreamContext
-from nats.js.api import RetentionPolicy, StorageType, StreamConfig
+from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
 log = logging.getLogger(__name__)
 
 DAY = 24 * 3600.0
+REJECTED_STREAM = "REJECTED"
 
 STREAMS: tuple[StreamConfig, ...] = (
     StreamConfig(
@@ -37,6 +38,18 @@ STREAMS: tuple[StreamConfig, ...] = (
         storage=StorageType.FILE,
         retention=RetentionPolicy.WORK_QUEUE,
         max_age=7 * DAY,
+    ),
+    # Bodies the gateway refused, for `warroom rejected`. Capped so that a
+    # sender misconfigured at 100 bodies/s cannot fill the disk: the oldest go.
+    StreamConfig(
+        name=REJECTED_STREAM,
+        subjects=["warroom.rejected.>"],
+        storage=StorageType.FILE,
+        retention=RetentionPolicy.LIMITS,
+        discard=DiscardPolicy.OLD,
+        max_msgs=10_000,
+        max_bytes=64 * 1024 * 1024,
+        max_age=30 * DAY,
     ),
 )
 

@@ -22,6 +22,19 @@ REAL = CASES / "real"
 
 AM_TOKEN = "test-alertmanager-token-0001"
 GENERIC_TOKEN = "test-generic-token-000000001"
+# One integration of every other kind. PagerDuty's is the routing_key of the
+# shared trigger case, so that case posts to /v2/enqueue as it is.
+SOURCE_TOKENS = {
+    "grafana": "test-grafana-token-00000001",
+    "zabbix": "test-zabbix-token-000000001",
+    "nightingale": "test-nightingale-token-0001",
+    "cloudwatch_sns": "test-cloudwatch-token-00001",
+    "azure_monitor": "test-azure-token-0000000001",
+    "gcp_monitoring": "test-gcp-token-000000000001",
+    "datadog": "test-datadog-token-00000001",
+    "uptime_kuma": "test-uptime-kuma-token-0001",
+    "pagerduty": "R0000000000000000000000000000EXA",
+}
 PG_URL = os.environ.get(
     "WARROOM_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
@@ -48,6 +61,18 @@ default_service: edge
 integrations:
   prometheus: {{kind: alertmanager, token: {AM_TOKEN}}}
   scripts: {{kind: generic, token: {GENERIC_TOKEN}}}
+  grafana: {{kind: grafana, token: {SOURCE_TOKENS["grafana"]}}}
+  zabbix:
+    kind: zabbix
+    token: {SOURCE_TOKENS["zabbix"]}
+    timezone: Asia/Shanghai
+  n9e: {{kind: nightingale, token: {SOURCE_TOKENS["nightingale"]}}}
+  cloudwatch: {{kind: cloudwatch_sns, token: {SOURCE_TOKENS["cloudwatch_sns"]}}}
+  azure: {{kind: azure_monitor, token: {SOURCE_TOKENS["azure_monitor"]}}}
+  gcp: {{kind: gcp_monitoring, token: {SOURCE_TOKENS["gcp_monitoring"]}}}
+  datadog: {{kind: datadog, token: {SOURCE_TOKENS["datadog"]}}}
+  kuma: {{kind: uptime_kuma, token: {SOURCE_TOKENS["uptime_kuma"]}}}
+  pagerduty: {{kind: pagerduty, token: {SOURCE_TOKENS["pagerduty"]}}}
 """
 
 
