@@ -111,7 +111,8 @@ async def test_healthz(stack, http):
         assert await response.json() == {"status": "ok"}
 
 
-async def test_bus_outage_is_503_then_recovers(tmp_path, config, http):
+async def test_bus_outage_is_503_then_recovers(tmp_path, config, http, caplog):
+    caplog.set_level("INFO")
     server = EmbeddedServer(tmp_path / "external", port=free_port())
     await server.start()
     settings = Settings(
@@ -139,6 +140,24 @@ async def test_bus_outage_is_503_then_recovers(tmp_path, config, http):
             assert response.status == 202
         client_incidents = await wait_for(lambda: stack.store.incidents(None))
         assert client_incidents[0]["alert_count"] == 1
+        # The outage was one line each way, not a wall of tracebacks.
+        assert not [r for r in caplog.records if r.exc_info]
+        assert "bus disconnected" in caplog.text and "bus reconnected" in caplog.text
     finally:
         await stack.stop()
         await server.stop()
+
+
+async def test_tokens_never_reach_the_log(stack, http, caplog):
+    caplog.set_level("DEBUG")
+    wrong = "wrong-token-that-is-long-enough"
+    async with http.post(gateway_url(stack, wrong), data=GOOD) as response:
+        assert response.status == 404
+    async with http.post(gateway_url(stack), data=b"{broken") as response:
+        assert response.status == 400
+    async with http.post(gateway_url(stack), data=GOOD) as response:
+        assert response.status == 202
+    await wait_for(lambda: stack.engine.processed == 1)
+    text = caplog.text
+    assert "payload rejected integration=prometheus" in text  # the log did run
+    assert AM_TOKEN not in text and wrong not in text
