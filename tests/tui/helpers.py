@@ -20,6 +20,7 @@ from tui.widgets import IncidentTable
 SIZE = (140, 40)
 GROUP3 = REAL / "alertmanager-webhook-firing-group3.json"
 SINGLE = REAL / "alertmanager-webhook-firing-single.json"
+RESOLVED = REAL / "alertmanager-webhook-resolved.json"  # SINGLE's alert recovers
 
 
 @contextlib.asynccontextmanager

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from textual.widgets import Digits
+from textual.widgets import DataTable, Digits
 
 from bus import wire
 from bus.client import EngineClient
 from tests.conftest import wait_for
 from tests.tui.helpers import (
     GROUP3,
+    RESOLVED,
     SINGLE,
     Relay,
     banner,
@@ -75,6 +76,26 @@ async def test_ack_in_one_console_shows_in_the_other_with_who_and_when(stack, ht
         assert f"acknowledged by alice at {clock(acknowledged.acknowledged_at)}" in (
             status
         )
+
+
+async def test_incident_view_follows_its_alerts_until_they_recover(stack, http):
+    client = EngineClient(stack.nc)
+    async with console(stack.bus_url, "alice") as alice:
+        await post(http, stack, SINGLE)
+        (incident,) = await open_incidents(client, 1)
+        await wait_for(lambda: queue_row(alice.app, incident.id))
+        await alice.press("enter")
+        alerts = alice.app.screen.query_one("#alerts", DataTable)
+        await wait_for(lambda: [r["status"] for r in table_rows(alerts)] == ["firing"])
+
+        await post(http, stack, RESOLVED)
+        await wait_for(
+            lambda: [r["status"] for r in table_rows(alerts)] == ["resolved"]
+        )
+        types = [r["type"] for r in timeline(alice.app)]
+        assert types[-2:] == ["alert_resolved", "resolved"]
+        status = str(alice.app.screen.query_one("#incident-status").render())
+        assert "resolved (auto)" in status
 
 
 async def test_ack_from_the_command_line_shows_in_both_consoles(stack, http):
