@@ -11,7 +11,9 @@ DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo.yaml"
 
 def test_demo_config_is_valid():
     config = load_config(DEMO)
-    assert len(config.teams) == 2 and len(config.users) == 4 and len(config.services) == 3
+    assert (
+        len(config.teams) == 2 and len(config.users) == 4 and len(config.services) == 3
+    )
 
 
 def problems_of(text: str) -> list[str]:
@@ -57,7 +59,9 @@ def test_unknown_fields_and_sections_are_named():
 
 def test_missing_default_service_is_a_problem():
     problems = problems_of("services: {}\n")
-    assert problems == ["default_service: missing (alerts that match no route need an owner)"]
+    assert problems == [
+        "default_service: missing (alerts that match no route need an owner)"
+    ]
 
 
 def test_yaml_syntax_error_names_the_line():
@@ -65,6 +69,8 @@ def test_yaml_syntax_error_names_the_line():
     assert problems[0].startswith("not valid YAML at line")
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("30s", 30), ("10m", 600), ("2h", 7200), ("1d", 86400)])
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("30s", 30), ("10m", 600), ("2h", 7200), ("1d", 86400)]
+)
 def test_durations(text, seconds):
     assert parse_duration(text) == seconds
