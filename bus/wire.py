@@ -101,7 +101,12 @@ class AlertView(Wire, tag="alert_view"):
 
 
 class Event(Wire, tag="event"):
-    """One timeline entry of an incident, with the incident's state after it."""
+    """One timeline entry of an incident, with the incident's state.
+
+    `incident` is the state once the step that made the event committed (a
+    whole batch, for alerts); consoles keep the summary with the highest
+    `last_event_id`.
+    """
 
     id: int
     incident_id: int

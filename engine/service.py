@@ -193,6 +193,8 @@ class Engine:
 
     async def apply_messages(self, msgs) -> None:
         """Apply a fetched batch: core, one commit, ack, publish."""
+        if not msgs:
+            return
         alerts: list[wire.Alert] = []
         last = self.applied
         for msg in msgs:

@@ -206,8 +206,11 @@ def _kill_while_posting(up: UpProcess) -> None:
     stop.set()
     poster.join(30)
     before_restart = len(accepted)
+    bus_url = (up.data / "bus.url").read_text()
 
     up.start()
+    # The new server took the old one's port: clients following it reconnect.
+    assert (up.data / "bus.url").read_text() == bus_url
     _poster(url, "b", 50, accepted, threading.Event())
     expected = set(accepted)
     assert len(expected) == len(accepted) == before_restart + 50
