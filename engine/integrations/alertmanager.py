@@ -33,8 +33,8 @@ class AlertItem(msgspec.Struct):
     """One alert of the body, as Alertmanager and Grafana write it."""
 
     status: str
-    labels: dict[str, str] = {}
-    annotations: dict[str, str] = {}
+    labels: dict[str, str] | None = None  # some senders write null for none
+    annotations: dict[str, str] | None = None
     startsAt: str | None = None
     endsAt: str | None = None
     generatorURL: str = ""
@@ -88,7 +88,8 @@ def to_alert(
             f"expected 'firing' or 'resolved', got {shown(item.status)}",
         )
     dedup_key = clean_line(item.fingerprint, 128) or _labels_key(item, path)
-    labels = dict(item.labels)
+    labels = dict(item.labels or {})
+    annotations = item.annotations or {}
     if not labels.get("host") and labels.get("instance"):
         labels["host"] = strip_port(labels["instance"])
     return new_alert(
@@ -97,9 +98,9 @@ def to_alert(
         dedup_key,
         item.status,  # type: ignore[arg-type]
         severity=normalize(labels.get("severity")),  # type: ignore[arg-type]
-        title=title or item.annotations.get("summary") or labels.get("alertname"),
+        title=title or annotations.get("summary") or labels.get("alertname"),
         labels=labels,
-        annotations=item.annotations,
+        annotations=annotations,
         starts_at=time_field(item.startsAt, f"{path}.startsAt"),
         ends_at=_ends_at(item, path, context),
         group_key=group.key,
@@ -108,7 +109,7 @@ def to_alert(
 
 
 def _labels_key(item: AlertItem, path: str) -> str:
-    if not any(item.labels.values()):
+    if not item.labels or not any(item.labels.values()):
         raise PayloadRejected(
             [f"{path}: no fingerprint and no labels to identify it"], 422
         )

@@ -377,8 +377,23 @@ def new_alert(
 ) -> Alert:
     """An alert of this integration with every text field cleaned and bounded.
 
-    Raises PayloadRejected when the dedup key is empty once cleaned: an alert
-    that nothing identifies must not share a constant key with others.
+    Args:
+        context: the integration and receipt time the alert is stamped with.
+        source: the parser's kind, e.g. `zabbix`.
+        dedup_key: what the source uses to mean "the same problem".
+        status: `firing` or `resolved`.
+        severity: one of the four, or None to keep the stored one.
+        title: one line of at most MAX_TITLE characters once cleaned.
+        labels: at most MAX_LABELS; empty keys and values are dropped.
+        annotations: MAX_TEXT each, MAX_ANNOTATIONS together.
+        starts_at: None when the body does not carry it.
+        ends_at: None while firing.
+        group_key: the source's own group, if it has one.
+        group_title: the title of an incident opened for that group.
+
+    Raises:
+        PayloadRejected: the dedup key is empty once cleaned; an alert that
+            nothing identifies must not share a constant key with others.
     """
     key = clean_text(dedup_key, MAX_KEY)
     if not key.strip():

@@ -66,17 +66,19 @@ def _missing_alerts(message: _Body):
 
 
 def _marked(item: AlertItem) -> AlertItem:
-    if item.labels.get("alertname") != "DatasourceNoData":
+    labels = item.labels or {}
+    if labels.get("alertname") != "DatasourceNoData":
         return item
-    return msgspec.structs.replace(item, labels={**item.labels, "no_data": "true"})
+    return msgspec.structs.replace(item, labels={**labels, "no_data": "true"})
 
 
 def _title(item: AlertItem) -> str | None:
     """The summary, else for Grafana's own alerts the rule's name and what failed."""
-    if item.annotations.get("summary"):
+    labels = item.labels or {}
+    if (item.annotations or {}).get("summary"):
         return None  # the Alertmanager rule: summary, else alertname
-    what = _GRAFANA_ALERTS.get(item.labels.get("alertname", ""))
-    rule = item.labels.get("rulename")
+    what = _GRAFANA_ALERTS.get(labels.get("alertname", ""))
+    rule = labels.get("rulename")
     if what and rule:
         return f"{rule}: {what}"
     return None

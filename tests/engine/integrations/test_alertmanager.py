@@ -129,3 +129,12 @@ def test_a_batch_of_a_hundred_yields_each_alert_in_order():
     assert [a.dedup_key for a in alerts] == [f"fp{i}" for i in range(100)]
     assert [a.status for a in alerts[:2]] == ["firing", "resolved"]
     assert alerts[1].ends_at == instant("2024-10-27T00:20:31.5Z")
+
+
+def test_null_labels_or_annotations_are_read_as_none():
+    # Hand-written senders write null for "none"; the fingerprint still identifies.
+    [alert] = parse("alertmanager", encoded(one(annotations=None)))
+    assert alert.annotations == {} and alert.title == "PostgresReplicationLagHigh"
+    assert "alerts[0]: no fingerprint" in rejection(
+        "alertmanager", encoded(one(fingerprint="", labels=None))
+    )
