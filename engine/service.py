@@ -109,9 +109,9 @@ class Engine:
                 await sub.unsubscribe()
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        _, pending = await asyncio.wait(self._tasks, timeout=5.0)
+        for task in pending:
+            log.warning("engine task did not stop task=%s", task.get_name())
         self._tasks.clear()
         with contextlib.suppress(Exception):
             await self.store.commit(Changes(cursors={CURSOR_PUBLISHED: self.published}))

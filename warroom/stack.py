@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,8 @@ from engine.service import Engine
 from store.db import Store, redact_url, sqlite_url
 
 log = logging.getLogger(__name__)
+
+STOP_TIMEOUT = 15.0  # seconds for each part; the nats-server gets 10 s of its own
 
 
 @dataclass
@@ -66,24 +67,37 @@ class Stack:
         async def publish(payload: bytes) -> None:
             await js.publish(wire.SUBJECT_ALERTS, payload, timeout=5.0)
 
-        self.gateway = Gateway(s.config, publish, lambda: self.nc.is_connected)
+        async def dead_letter(subject: str, payload: bytes) -> None:
+            await js.publish(subject, payload, timeout=1.0)
+
+        self.gateway = Gateway(
+            s.config, publish, lambda: self.nc.is_connected, dead_letter
+        )
         self.runner = await serve(self.gateway, s.http_host, s.http_port)
         write_bus_url(s.data_dir, self.bus_url)
 
     async def stop(self) -> None:
+        """Stop every part, each within a bound, naming any that hangs."""
         if self._stopped:
             return
         self._stopped = True
-        if self.runner is not None:
-            with contextlib.suppress(Exception):
-                await self.runner.cleanup()
-        if self.engine is not None:
-            await self.engine.stop()
-        if self.nc is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.nc.close(), 5)
-        if self.store is not None:
-            await self.store.close()
-        if self.server is not None:
-            await self.server.stop()
+        steps = [
+            ("gateway", self.runner and self.runner.cleanup),
+            ("engine", self.engine and self.engine.stop),
+            ("bus connection", self.nc and self.nc.close),
+            ("store", self.store and self.store.close),
+            ("nats-server", self.server and self.server.stop),
+        ]
+        for name, step in steps:
+            if step:
+                await _bounded(name, step)
         log.info("stopped")
+
+
+async def _bounded(name: str, step, timeout: float = STOP_TIMEOUT) -> None:
+    try:
+        await asyncio.wait_for(step(), timeout)
+    except TimeoutError:
+        log.warning("%s did not stop in %.0fs, going on", name, timeout)
+    except Exception as err:  # shutting down: report, and stop the rest anyway
+        log.warning("%s failed to stop cleanly error=%s", name, err)

@@ -27,6 +27,13 @@ def register(sub) -> None:
     parser.set_defaults(run=run)
 
 
+def _url(base: str, kind: str, token: str) -> str:
+    # PagerDuty senders post to one URL and carry the token as routing_key.
+    if kind == "pagerduty":
+        return f"{base}/v2/enqueue (routing_key {token})"
+    return f"{base}/v1/integrations/{token}"
+
+
 def run(args) -> int:
     config = load(args)
     base = (config.gateway.public_url or f"http://{DEFAULT_HTTP}").rstrip("/")
@@ -38,7 +45,7 @@ def run(args) -> int:
                 "name": name,
                 "kind": integration.kind,
                 "service": integration.service,
-                "url": f"{base}/v1/integrations/{token}",
+                "url": _url(base, integration.kind, token),
             }
         )
     if args.json:
