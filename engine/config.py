@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from typing import Any
 
 import msgspec
@@ -243,6 +244,16 @@ def _check_integrations(config: Config, problems: list[str], kinds: set[str]) ->
         seen[integration.token] = name
         if integration.service and integration.service not in config.services:
             problems.append(f"{path}.service: unknown service {integration.service!r}")
+        if integration.timezone and not _is_zone(integration.timezone):
+            problems.append(f"{path}.timezone: unknown time zone {integration.timezone!r}")
+
+
+def _is_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 def _check_logins(config: Config, problems: list[str]) -> None:

@@ -74,3 +74,10 @@ def test_yaml_syntax_error_names_the_line():
 )
 def test_durations(text, seconds):
     assert parse_duration(text) == seconds
+
+
+def test_an_unknown_integration_time_zone_is_named():
+    problems = problems_of(
+        "integrations: {z: {kind: generic, token: 0123456789abcdef, timezone: Mars/Base}}\n"
+    )
+    assert "integrations.z.timezone: unknown time zone 'Mars/Base'" in problems
