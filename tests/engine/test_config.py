@@ -78,6 +78,7 @@ def test_durations(text, seconds):
 
 def test_an_unknown_integration_time_zone_is_named():
     problems = problems_of(
-        "integrations: {z: {kind: generic, token: 0123456789abcdef, timezone: Mars/Base}}\n"
+        "integrations:\n"
+        "  z: {kind: generic, token: 0123456789abcdef, timezone: Mars/Base}\n"
     )
     assert "integrations.z.timezone: unknown time zone 'Mars/Base'" in problems
