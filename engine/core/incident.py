@@ -1,32 +1,27 @@
-"""The incident state machine: alerts open, join, update and resolve incidents.
+"""The incident state machine: open, add alerts, change severity, close, reopen.
 
-`triggered` -> `acknowledged` -> `resolved`. Each step mutates the `State` it
-is given and returns the `Effects` to store and publish; it reads no clock
-(`now` is passed in) and does no I/O.
+`triggered` -> `acknowledged` -> `resolved`, and back to `triggered` when a
+resolved incident's alert fires again within the reopen window. Each step
+mutates the `State` it is given and appends to the `Effects`; it reads no
+clock (`now` is passed in) and does no I/O. Which alerts reach these steps,
+and which of them page, is the pipeline's business (`engine.core.pipeline`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from bus.wire import MANUAL_CLOSE_REASONS, Alert
-from engine.core import grouping, severity
-from engine.core.model import AlertRecord, Effects, Incident, Page, State
-from engine.core.routing import Router
+from engine.core import severity
+from engine.core.model import AlertRecord, Effects, Incident, State
+from engine.core.policy import Policy
+from engine.core.routing import Destination
+
+__all__ = ["Policy", "Refused", "acknowledge", "add_note", "ingest", "resolve"]
 
 
 class Refused(Exception):
     """A command that does not apply; the message says why, for the person."""
-
-
-@dataclass(frozen=True, slots=True)
-class Policy:
-    """What the core needs from the config."""
-
-    router: Router
-    group_window: float
-    users: frozenset[str]
 
 
 def ingest(
@@ -36,26 +31,14 @@ def ingest(
     policy: Policy,
     effects: Effects | None = None,
 ) -> Effects:
-    """Apply one alert: a new problem, a repeat, a change or a recovery.
+    """Apply one alert through every stage of the pipeline (see `pipeline`)."""
+    from engine.core import pipeline  # the pipeline's stages build on this module
 
-    Pass `effects` to gather a whole batch's changes in one place.
-    """
-    effects = effects if effects is not None else Effects()
-    key = (alert.integration, alert.dedup_key)
-    incident_id = state.open_by_alert.get(key)
-    if alert.status == "resolved":
-        if incident_id is None:
-            effects.orphans.append(alert)
-        else:
-            _recover(state, state.incidents[incident_id], key, alert, now, effects)
-    elif incident_id is not None:
-        _repeat(state, state.incidents[incident_id], key, alert, now, effects)
-    else:
-        _add(state, alert, now, policy, effects)
-    return effects
+    return pipeline.ingest(state, alert, now, policy, effects)
 
 
-def _record_of(alert: Alert, incident_id: int, now: datetime) -> AlertRecord:
+def record_of(alert: Alert, incident_id: int, now: datetime) -> AlertRecord:
+    """A new alert record for an incident, firing since `now`."""
     return AlertRecord(
         incident_id=incident_id,
         integration=alert.integration,
@@ -72,35 +55,19 @@ def _record_of(alert: Alert, incident_id: int, now: datetime) -> AlertRecord:
     )
 
 
-def _add(
-    state: State, alert: Alert, now: datetime, policy: Policy, effects: Effects
-) -> None:
-    labels = {**alert.labels, "severity": alert.severity or severity.DEFAULT_SEVERITY}
-    destination = policy.router.route(alert.integration, labels)
-    key = grouping.group_key(alert, destination.service)
-    incident = grouping.find_group(state, key, now, policy.group_window)
-    if incident is None:
-        incident = _open(state, alert, key, destination, now, effects)
-    record = _record_of(alert, incident.id, now)
-    incident.alerts[record.key] = record
-    state.open_by_alert[record.key] = incident.id
-    effects.touch_alert(record)
-    state.record(
-        effects, incident, "alert_added", now, alert.integration,
-        f"{record.severity} alert {record.title!r} joined",
-        dedup_key=record.dedup_key, integration=record.integration,
-        severity=record.severity, title=record.title,
-    )  # fmt: skip
-    if severity.rank(record.severity) < severity.rank(incident.severity):
-        _set_severity(state, incident, record.severity, now, alert.integration, effects)
-
-
-def _open(
-    state, alert: Alert, key: str, destination, now: datetime, effects
+def open_incident(
+    state: State,
+    alert: Alert,
+    key: str,
+    destination: Destination,
+    now: datetime,
+    effects: Effects,
+    title: str | None = None,
 ) -> Incident:
+    """A new triggered incident for `alert`, opened and routed on the timeline."""
     incident = Incident(
         id=state.next_incident_id,
-        title=alert.group_title or alert.title or alert.dedup_key,
+        title=title or alert.group_title or alert.title or alert.dedup_key,
         severity=alert.severity or severity.DEFAULT_SEVERITY,
         state="triggered",
         service=destination.service,
@@ -113,7 +80,6 @@ def _open(
         effects, incident, "opened", now, alert.integration,
         f"opened: {incident.title}", title=incident.title, severity=incident.severity,
     )  # fmt: skip
-    effects.pages.append(Page(incident.id, "opened", now))
     state.record(
         effects, incident, "routed", now, "engine",
         f"routed to {destination.service} (team {destination.team}) "
@@ -123,99 +89,83 @@ def _open(
     return incident
 
 
-def _repeat(
-    state, incident: Incident, key, alert: Alert, now, effects: Effects
-) -> None:
-    record = incident.alerts[key]
-    record.count += 1
-    record.last_seen_at = now
-    effects.touch_repeat(record)
-    if alert.annotations:
-        # Annotations often carry the current value ("disk 97%"): kept up to
-        # date on the alert, but a new value alone is not a timeline event.
-        record.annotations = dict(alert.annotations)
-    changes = _changes(record, alert)
-    if not changes:
-        return  # a plain repeat: counted, never paged or put on the timeline
+def add_alert(
+    state: State, incident: Incident, alert: Alert, now: datetime, effects: Effects
+) -> tuple[AlertRecord, bool]:
+    """Put a new alert on an incident; True when it raised the severity."""
+    record = record_of(alert, incident.id, now)
+    incident.alerts[record.key] = record
+    state.open_by_alert[record.key] = incident.id
     effects.touch_alert(record)
-    before = record.severity
-    _apply(record, changes)
-    what = ", ".join(f"{k} {v}" for k, v in changes.items())
     state.record(
-        effects, incident, "alert_updated", now, alert.integration,
-        f"alert {record.title!r}: {what}",
-        dedup_key=record.dedup_key, changes=changes, count=record.count,
+        effects, incident, "alert_added", now, alert.integration,
+        f"{record.severity} alert {record.title!r} joined",
+        dedup_key=record.dedup_key, integration=record.integration,
+        severity=record.severity, title=record.title,
     )  # fmt: skip
-    if record.severity != before:
-        _follow_severity(state, incident, now, alert.integration, effects)
+    if severity.rank(record.severity) < severity.rank(incident.severity):
+        return record, set_severity(
+            state, incident, record.severity, now, alert.integration, effects
+        )
+    return record, False
 
 
-def _changes(record: AlertRecord, alert: Alert) -> dict[str, str]:
-    """What a repeat changes that a responder should see on the timeline."""
-    changes: dict[str, str] = {}
-    if record.status == "resolved":
-        changes["status"] = "firing"
-    if alert.severity and alert.severity != record.severity:
-        changes["severity"] = alert.severity
-    if alert.title and alert.title != record.title:
-        changes["title"] = alert.title
-    return changes
-
-
-def _apply(record: AlertRecord, changes: dict[str, str]) -> None:
-    if "status" in changes:
-        record.status, record.ends_at = "firing", None
-    record.severity = changes.get("severity", record.severity)
-    record.title = changes.get("title", record.title)
-
-
-def _follow_severity(state, incident: Incident, now, actor: str, effects) -> None:
+def follow_severity(
+    state: State, incident: Incident, now: datetime, actor: str, effects: Effects
+) -> bool:
+    """Take the highest severity of the alerts; True when that raised it."""
     # Only when an alert's severity changed: a scan of every alert per repeat
     # cost 30% of the engine's time in a 20,000-alert storm.
     top = severity.highest(a.severity for a in incident.alerts.values())
-    if top != incident.severity:
-        _set_severity(state, incident, top, now, actor, effects)
+    if top == incident.severity:
+        return False
+    return set_severity(state, incident, top, now, actor, effects)
 
 
-def _set_severity(
-    state, incident: Incident, top: str, now, actor: str, effects
-) -> None:
+def set_severity(
+    state: State, incident: Incident, top: str, now, actor: str, effects
+) -> bool:
+    """Change the incident's severity on the timeline; True when raised."""
     before, incident.severity = incident.severity, top
-    if severity.rank(top) < severity.rank(before) and incident.state != "resolved":
-        effects.pages.append(Page(incident.id, "severity_raised", now))
     state.record(
         effects, incident, "severity_changed", now, actor,
         f"severity {before} -> {top}", before=before, after=top,
     )  # fmt: skip
+    return severity.rank(top) < severity.rank(before)
 
 
-def _recover(
-    state, incident: Incident, key, alert: Alert, now, effects: Effects
-) -> None:
-    record = incident.alerts[key]
-    record.last_seen_at = now
-    effects.touch_alert(record)
-    if record.status == "resolved":
-        return
-    record.status = "resolved"
-    record.ends_at = alert.ends_at or now
-    state.record(
-        effects, incident, "alert_resolved", now, alert.integration,
-        f"alert {record.title!r} recovered", dedup_key=record.dedup_key,
-    )  # fmt: skip
-    if all(a.status == "resolved" for a in incident.alerts.values()):
-        _close(state, incident, "auto", "auto", now, effects, "every alert recovered")
-
-
-def _close(state, incident: Incident, reason: str, actor: str, now, effects, why: str):
+def close(state, incident: Incident, reason: str, actor: str, now, effects, why: str):
+    """Resolve the incident and remember it for the reopen window."""
     incident.state = "resolved"
     incident.resolved_at = now
     incident.close_reason = reason
+    incident.page_due = None
     state.close(incident)
+    noise = state.noise
+    noise.resolved.pop(incident.id, None)
+    noise.resolved[incident.id] = incident
+    for key in incident.alerts:
+        noise.resolved_by_alert.pop(key, None)
+        noise.resolved_by_alert[key] = incident.id
     state.record(
         effects, incident, "resolved", now, actor,
         f"resolved ({reason}): {why}", close_reason=reason,
     )  # fmt: skip
+
+
+def reopen(state: State, incident: Incident, actor: str, now, effects) -> None:
+    """A resolved incident is triggered again, and found again by its alerts."""
+    incident.state = "triggered"
+    incident.resolved_at = None
+    incident.close_reason = None
+    incident.acknowledged_at = None
+    incident.paged = False
+    state.noise.resolved.pop(incident.id, None)
+    newer = state.open_by_group.get(incident.group_key or "")
+    state.add(incident)
+    if newer is not None:  # a newer incident of the group keeps taking its alerts
+        state.open_by_group[incident.group_key or ""] = newer
+    state.record(effects, incident, "reopened", now, actor, "reopened: fired again")
 
 
 # ---------------------------------------------------------------- commands
@@ -267,7 +217,7 @@ def resolve(
         state.record(effects, incident, "note", now, actor, note)
     if incident.owner is None:
         incident.owner = actor
-    _close(state, incident, reason, actor, now, effects, f"by {actor}")
+    close(state, incident, reason, actor, now, effects, f"by {actor}")
     return effects
 
 

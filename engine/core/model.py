@@ -27,6 +27,8 @@ class AlertRecord:
     last_seen_at: datetime
     count: int = 1
     stored: bool = False
+    paged: bool = False  # this alert's arrival decided a page
+    hold: dict[str, str] | None = None  # Hold.as_dict() of the stage that held it
 
     @property
     def key(self) -> AlertKey:
@@ -52,6 +54,8 @@ class Incident:
     last_event_id: int = 0
     alerts: dict[AlertKey, AlertRecord] = field(default_factory=dict)
     stored: bool = False
+    paged: bool = False  # a page was decided (perhaps still held by group_wait)
+    page_due: datetime | None = None  # when group_wait releases the first page
 
     @property
     def alert_count(self) -> int:
@@ -88,6 +92,43 @@ class Page:
     at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """Why an alert did not page: the stage that held it and the reason.
+
+    `reason` is the `suppressed` event's word (`silenced`, `inhibited`,
+    `maintenance`, `flapping`, `storm`, `grouped`); `ref` names what held
+    it (`silence:4`, `inhibit:prom|dc-down`, `maintenance:db`) so that its
+    end can release the alerts it held.
+    """
+
+    stage: str
+    reason: str
+    detail: str
+    ref: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "stage": self.stage,
+            "reason": self.reason,
+            "detail": self.detail,
+            "ref": self.ref,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Timer:
+    """A step the shell runs at `due` with the time it fires.
+
+    `kind` is `group_wait` (ref: incident id), `silence_expiring` and
+    `silence_ended` (ref: silence id) or `maintenance_ended` (ref: service).
+    """
+
+    due: datetime
+    kind: str
+    ref: str
+
+
 @dataclass(slots=True)
 class Effects:
     """What one step changed: to store in one transaction, then publish."""
@@ -98,6 +139,9 @@ class Effects:
     touched: dict[tuple[int, str, str], AlertRecord] = field(default_factory=dict)
     orphans: list[Any] = field(default_factory=list)
     pages: list[Page] = field(default_factory=list)
+    timers: list[Timer] = field(default_factory=list)
+    silences: dict[int, Any] = field(default_factory=dict)  # id -> Silence
+    stale: list[Any] = field(default_factory=list)  # alerts older than their state
 
     def touch(self, incident: Incident) -> None:
         self.incidents[incident.id] = incident
@@ -119,6 +163,31 @@ class Effects:
         self.touched.update(other.touched)
         self.orphans.extend(other.orphans)
         self.pages.extend(other.pages)
+        self.timers.extend(other.timers)
+        self.silences.update(other.silences)
+        self.stale.extend(other.stale)
+
+
+@dataclass(slots=True)
+class NoiseState:
+    """What the noise-reduction stages remember between alerts.
+
+    The dicts keyed by time are in time order (a key is moved to the end
+    when it changes), so pruning pops from the front.
+    """
+
+    silences: dict[int, Any] = field(default_factory=dict)  # id -> Silence
+    next_silence_id: int = 1
+    resolved: dict[int, Incident] = field(default_factory=dict)  # reopen window
+    resolved_by_alert: dict[AlertKey, int] = field(default_factory=dict)
+    recovered: dict[AlertKey, datetime] = field(default_factory=dict)
+    changes: dict[AlertKey, list[datetime]] = field(default_factory=dict)
+    flapping_until: dict[AlertKey, datetime] = field(default_factory=dict)
+    arrivals: dict[str, list[datetime]] = field(default_factory=dict)  # storm
+    # inhibit: (rule index, values of its `equal` labels) -> firing sources
+    sources: dict[tuple[int, tuple[str, ...]], dict[AlertKey, int]] = field(
+        default_factory=dict
+    )
 
 
 @dataclass(slots=True)
@@ -130,6 +199,7 @@ class State:
     open_by_alert: dict[AlertKey, int] = field(default_factory=dict)
     next_incident_id: int = 1
     next_event_id: int = 1
+    noise: NoiseState = field(default_factory=lambda: NoiseState())
 
     def add(self, incident: Incident) -> None:
         """Hold an incident and, while it is open, index its group and alerts."""

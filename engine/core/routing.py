@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from engine.core.matchers import Matcher, matches_all
+
+if TYPE_CHECKING:
+    from engine.core.step import Step
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,6 +18,7 @@ class Destination:
     service: str
     team: str | None
     reason: str
+    route: int | None = None  # the index of the route that matched
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +35,7 @@ class Router:
         for i, (matchers, service) in enumerate(self.routes):
             if matches_all(matchers, labels):
                 text = ", ".join(str(m) for m in matchers) or "every alert"
-                return self._to(service, f"route {i} ({text})")
+                return self._to(service, f"route {i} ({text})", i)
         named = labels.get("service")
         if named in self.teams:
             return self._to(named, "service label")
@@ -40,5 +45,11 @@ class Router:
             )
         return self._to(self.default_service, "default service")
 
-    def _to(self, service: str, reason: str) -> Destination:
-        return Destination(service, self.teams.get(service), reason)
+    def _to(self, service: str, reason: str, route: int | None = None) -> Destination:
+        return Destination(service, self.teams.get(service), reason, route)
+
+
+def stage(step: Step) -> None:
+    """Pipeline stage: the alert's service, team and route."""
+    step.destination = step.policy.router.route(step.alert.integration, step.labels)
+    step.labels["service"] = step.destination.service
