@@ -171,3 +171,18 @@ async def test_epoch_survives_reopening(tmp_path):
 
 def test_redact_url_hides_the_password():
     assert "s3cret" not in redact_url("postgresql+asyncpg://warroom:s3cret@db:5432/w")
+
+
+async def test_repeats_update_count_last_seen_and_annotations_only(store):
+    await store.commit(Changes(new_incidents=[incident(1)], new_alerts=[alert(1, "a")]))
+    later = T0 + timedelta(seconds=30, microseconds=7)
+    repeat = {
+        "incident_id": 1, "integration": "prom", "dedup_key": "a",
+        "annotations": {"summary": "disk 97% 满"}, "last_seen_at": later, "count": 5,
+    }  # fmt: skip
+    await store.commit(Changes(repeated_alerts=[repeat]))
+    _, alerts = await store.incident(1)
+    assert alerts[0]["count"] == 5
+    assert alerts[0]["last_seen_at"] == later
+    assert alerts[0]["annotations"] == {"summary": "disk 97% 满"}
+    assert alerts[0]["title"] == "disk 99% 磁盘"  # untouched
