@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 import yaml
@@ -245,7 +245,9 @@ def _check_integrations(config: Config, problems: list[str], kinds: set[str]) ->
         if integration.service and integration.service not in config.services:
             problems.append(f"{path}.service: unknown service {integration.service!r}")
         if integration.timezone and not _is_zone(integration.timezone):
-            problems.append(f"{path}.timezone: unknown time zone {integration.timezone!r}")
+            problems.append(
+                f"{path}.timezone: unknown time zone {integration.timezone!r}"
+            )
 
 
 def _is_zone(name: str) -> bool:
