@@ -30,6 +30,7 @@ def stage(step: Step) -> None:
             _recover(step, step.state.incidents[incident_id])
         elif step.key not in step.state.noise.resolved_by_alert:
             step.effects.orphans.append(step.alert)
+            order.remember_recovery(step)  # its older firing may still come
     elif incident_id is not None:
         step.done = True
         _repeat(step, step.state.incidents[incident_id])

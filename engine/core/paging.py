@@ -120,7 +120,10 @@ def fire_group_wait(state: State, incident_id: int, now: datetime, effects) -> N
         return
     owner.page_due = None
     effects.touch(owner)
-    effects.pages.append(Page(owner.id, "opened", now))
+    reason = (
+        "storm" if owner.group_key == storm.storm_key(owner.service or "") else "opened"
+    )
+    effects.pages.append(Page(owner.id, reason, now))
 
 
 def holding(state: State, ref: str) -> list[Incident]:
