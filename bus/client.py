@@ -44,6 +44,15 @@ class EngineClient:
             raise CommandRefused(reply.error or "refused")
         return reply.incident
 
+    async def reply(self, command: wire.Command) -> wire.Reply:
+        """Send a command that may name no incident; return the whole reply."""
+        verb = type(command).__struct_config__.tag
+        data = await self._request(f"{wire.SUBJECT_CMD}.{verb}", command)
+        reply = wire.reply_decoder.decode(data)
+        if not reply.ok:
+            raise CommandRefused(reply.error or "refused")
+        return reply
+
     async def query(self, query: wire.Query) -> wire.QueryReply:
         """Ask the engine; raise CommandRefused if it answers with a failure."""
         what = type(query).__struct_config__.tag

@@ -145,7 +145,71 @@ class AddNote(Wire, tag="note"):
     text: str
 
 
-Command = Ack | Resolve | AddNote
+class Escalate(Wire, tag="escalate"):
+    """A person starts the incident's next escalation level now."""
+
+    incident: int
+    actor: str
+
+
+class Reassign(Wire, tag="reassign"):
+    """A person gives the incident to someone else, who must acknowledge it."""
+
+    incident: int
+    actor: str
+    user: str
+
+
+class Snooze(Wire, tag="snooze"):
+    """A person quiets an acknowledged incident for `seconds`."""
+
+    incident: int
+    actor: str
+    seconds: float
+
+
+class OverrideAdd(Wire, tag="override_add"):
+    """A person puts `user` on call in a schedule from `start` to `end`."""
+
+    schedule: str
+    user: str
+    start: datetime
+    end: datetime
+    actor: str
+    replacing: str | None = None
+
+
+class OverrideRemove(Wire, tag="override_remove"):
+    """A person removes an override by its id."""
+
+    id: int
+    actor: str
+
+
+Command = (
+    Ack
+    | Resolve
+    | AddNote
+    | Escalate
+    | Reassign
+    | Snooze
+    | OverrideAdd
+    | OverrideRemove
+)
+ScheduleCommand = (OverrideAdd, OverrideRemove)  # commands without an incident
+
+
+class OverrideView(Wire, tag="override"):
+    """A run-time override of a schedule."""
+
+    id: int
+    schedule: str
+    user: str
+    start: datetime
+    end: datetime
+    author: str
+    replacing: str | None = None
+    created_at: datetime | None = None
 
 
 class Reply(Wire, tag="reply"):
@@ -154,6 +218,7 @@ class Reply(Wire, tag="reply"):
     ok: bool
     error: str | None = None
     incident: IncidentSummary | None = None
+    override: OverrideView | None = None
 
 
 # ---------------------------------------------------------------- queries
@@ -182,7 +247,44 @@ class ListUsers(Wire, tag="list_users"):
     """Ask for the configured users and their login names."""
 
 
-Query = ListIncidents | GetIncident | GetSnapshot | ListUsers
+class GetOnCall(Wire, tag="get_oncall"):
+    """Ask who is on call at `at` (now when None) in some or every schedule."""
+
+    schedule: str | None = None
+    team: str | None = None
+    at: datetime | None = None
+
+
+class GetShifts(Wire, tag="get_shifts"):
+    """Ask for a schedule's final shifts over `days` from `start` (now)."""
+
+    schedule: str
+    start: datetime | None = None
+    days: int = 7
+
+
+class ListOverrides(Wire, tag="list_overrides"):
+    """Ask for the overrides of one schedule, or of every one."""
+
+    schedule: str | None = None
+
+
+class GetEscalation(Wire, tag="get_escalation"):
+    """Ask where an incident stands in its escalation: the console's countdown."""
+
+    incident: int
+
+
+Query = (
+    ListIncidents
+    | GetIncident
+    | GetSnapshot
+    | ListUsers
+    | GetOnCall
+    | GetShifts
+    | ListOverrides
+    | GetEscalation
+)
 
 
 class IncidentList(Wire, tag="incident_list"):
@@ -217,7 +319,97 @@ class QueryFailed(Wire, tag="query_failed"):
     error: str
 
 
-QueryReply = IncidentList | IncidentDetail | Snapshot | UserList | QueryFailed
+class ShiftView(Wire, tag="shift"):
+    """A span one person is on call; `source` is `layer 1` or `override 7`."""
+
+    user: str
+    start: datetime
+    end: datetime
+    source: str
+    replacing: str | None = None
+
+
+class OnCallView(Wire, tag="oncall"):
+    """Who is on call in one schedule at a time, since when, and who is next."""
+
+    schedule: str
+    timezone: str
+    current: ShiftView | None
+    next: ShiftView | None
+
+
+class OnCallList(Wire, tag="oncall_list"):
+    at: datetime
+    schedules: list[OnCallView]
+
+
+class ShiftList(Wire, tag="shift_list"):
+    schedule: str
+    timezone: str
+    start: datetime
+    end: datetime
+    shifts: list[ShiftView]
+
+
+class OverrideList(Wire, tag="override_list"):
+    overrides: list[OverrideView]
+
+
+class EscalationView(Wire, tag="escalation"):
+    """Where an incident stands: the next level and when it starts.
+
+    `due_at` None with a `policy` means paused (acknowledged) or exhausted;
+    `snoozed_until` and `ack_due_at` are the other two clocks.
+    """
+
+    incident: int
+    policy: str | None
+    next_level: int | None
+    levels: int
+    repeat: int
+    due_at: datetime | None
+    exhausted: bool = False
+    snoozed_until: datetime | None = None
+    ack_due_at: datetime | None = None
+
+
+QueryReply = (
+    IncidentList
+    | IncidentDetail
+    | Snapshot
+    | UserList
+    | QueryFailed
+    | OnCallList
+    | ShiftList
+    | OverrideList
+    | EscalationView
+)
+
+
+# ---------------------------------------------------------------- notify
+
+
+class NotifyJob(Wire, tag="notify_job"):
+    """Reach one person (or, with `user` None, the team's chat room) now.
+
+    `key` is the idempotency key: the same step and person always has the
+    same one, so a re-published job is dropped (`Nats-Msg-Id`) or skipped by
+    the channel worker. `level` is 1-based, 0 for a reassignment or an
+    exhausted policy; `why` says why this person was chosen.
+    """
+
+    key: str
+    incident: int
+    user: str | None
+    team: str | None
+    level: int
+    repeat: int
+    reason: str
+    why: str
+    urgency: Literal["high", "low"]
+    at: datetime
+    title: str = ""
+    severity: Severity | None = None
 
 
 # ---------------------------------------------------------------- codecs
@@ -229,6 +421,7 @@ command_decoder = msgspec.json.Decoder(Command)
 reply_decoder = msgspec.json.Decoder(Reply)
 query_decoder = msgspec.json.Decoder(Query)
 query_reply_decoder = msgspec.json.Decoder(QueryReply)
+notify_job_decoder = msgspec.json.Decoder(NotifyJob)
 
 
 def encode(message: Wire) -> bytes:

@@ -7,6 +7,7 @@ Every problem is reported by its path (`services.orders-db.team: unknown team
 from __future__ import annotations
 
 import re
+from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -19,6 +20,15 @@ from engine.core.matchers import Matcher, MatcherError, parse_matcher
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
+_CLOCK = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*$")
+_SHIFT = re.compile(r"^\s*(\d+)\s*(h|d|w)\s*$")
+_SHIFT_UNITS = {
+    "h": timedelta(hours=1),
+    "d": timedelta(days=1),
+    "w": timedelta(weeks=1),
+}
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+TARGET_KINDS = ("user", "schedule", "team")
 
 
 class ConfigError(Exception):
@@ -36,6 +46,38 @@ def parse_duration(text: str) -> float:
     if not found:
         raise ValueError(f"expected a duration such as 30s, 10m or 2h, got {text!r}")
     return float(found.group(1)) * _UNITS[found.group(2)]
+
+
+def parse_clock(value: str | int) -> time:
+    """A time of day from `HH:MM`.
+
+    YAML 1.1 reads an unquoted `17:30` as the base-60 number 1050: such a
+    number is taken back as the clock time it was written as.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = f"{value // 60:02d}:{value % 60:02d}"
+    found = _CLOCK.match(str(value))
+    if not found or int(found.group(1)) > 23 or int(found.group(2)) > 59:
+        raise ValueError("expected HH:MM")
+    return time(int(found.group(1)), int(found.group(2)))
+
+
+def parse_shift(text: str) -> timedelta:
+    """A shift length: whole hours, days or weeks (`12h`, `1d`, `2w`)."""
+    found = _SHIFT.match(str(text))
+    if not found or int(found.group(1)) == 0:
+        raise ValueError(f"expected a shift length such as 12h, 1d or 1w, got {text!r}")
+    return int(found.group(1)) * _SHIFT_UNITS[found.group(2)]
+
+
+def parse_target(text: str) -> tuple[str, str]:
+    """`user:alice`, `schedule:primary` or `team:database` as (kind, name)."""
+    kind, _, name = str(text).partition(":")
+    if kind not in TARGET_KINDS or not name:
+        raise ValueError(
+            f"expected user:NAME, schedule:NAME or team:NAME, got {text!r}"
+        )
+    return kind, name
 
 
 class _Section(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
@@ -62,6 +104,8 @@ class Service(_Section, kw_only=True):
 
     team: str
     description: str = ""
+    escalation_policy: str | None = None
+    ack_timeout: str | None = None  # acknowledged but unresolved this long: retrigger
 
 
 class Route(_Section, kw_only=True):
@@ -92,6 +136,47 @@ class Gateway(_Section, kw_only=True):
     public_url: str | None = None
 
 
+class Restriction(_Section, kw_only=True):
+    """Weekdays and a time of day when a layer applies, in the schedule's zone."""
+
+    days: list[str] = msgspec.field(default_factory=lambda: list(WEEKDAYS))
+    start: str | int = msgspec.field(name="from", default="00:00")
+    end: str | int = msgspec.field(name="to", default="00:00")
+
+
+class Layer(_Section, kw_only=True):
+    """A rotation: members taking shifts of `shift` (12h, 1d, 1w) in turn."""
+
+    members: list[str]
+    shift: str
+    handoff: str | int = "09:00"
+    start: date
+    name: str | None = None
+    restrictions: list[Restriction] = []
+    advance_on_restricted: bool = False
+
+
+class ScheduleSection(_Section, kw_only=True):
+    """Layers of rotations in an IANA time zone; later layers win."""
+
+    timezone: str
+    layers: list[Layer] = []
+
+
+class EscalationLevel(_Section, kw_only=True):
+    """Targets (`user:alice`, `schedule:primary`, `team:db`) and the delay after."""
+
+    targets: list[str]
+    delay: str = "5m"
+
+
+class EscalationPolicySection(_Section, kw_only=True):
+    """Levels in order, gone through `repeat` more times after the first."""
+
+    levels: list[EscalationLevel] = []
+    repeat: int = 0
+
+
 class Config(msgspec.Struct, kw_only=True, frozen=True):
     """A validated configuration."""
 
@@ -103,6 +188,8 @@ class Config(msgspec.Struct, kw_only=True, frozen=True):
     default_service: str | None = None
     grouping: Grouping = Grouping()
     gateway: Gateway = Gateway()
+    schedules: dict[str, ScheduleSection] = {}
+    escalation_policies: dict[str, EscalationPolicySection] = {}
     path: str | None = None
 
     @property
@@ -138,6 +225,8 @@ _SECTIONS: dict[str, Any] = {
     "default_service": str | None,
     "grouping": Grouping,
     "gateway": Gateway,
+    "schedules": dict[str, ScheduleSection],
+    "escalation_policies": dict[str, EscalationPolicySection],
 }
 
 
@@ -146,6 +235,8 @@ _ENTRIES: dict[str, type] = {
     "users": User,
     "services": Service,
     "integrations": Integration,
+    "schedules": ScheduleSection,
+    "escalation_policies": EscalationPolicySection,
 }
 
 
@@ -213,6 +304,8 @@ def _check_references(config: Config, problems: list[str], kinds: set[str]) -> N
                 problems.append(f"routes[{i}].match[{j}]: {err}")
     _check_integrations(config, problems, kinds)
     _check_logins(config, problems)
+    _check_schedules(config, problems)
+    _check_escalation(config, problems)
     if config.default_service is None:
         problems.append(
             "default_service: missing (alerts that match no route need an owner)"
@@ -268,6 +361,92 @@ def _check_logins(config: Config, problems: list[str]) -> None:
                     f"a login of {owners[login]}"
                 )
             owners[login] = handle
+
+
+def _check_schedules(config: Config, problems: list[str]) -> None:
+    for name, schedule in config.schedules.items():
+        path = f"schedules.{name}"
+        try:
+            ZoneInfo(schedule.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            problems.append(f"{path}.timezone: unknown time zone {schedule.timezone!r}")
+        if not schedule.layers:
+            problems.append(f"{path}.layers: a schedule needs at least one layer")
+        for i, layer in enumerate(schedule.layers):
+            _check_layer(config, f"{path}.layers[{i}]", i, layer, problems)
+
+
+def _check_layer(config: Config, path: str, i: int, layer, problems) -> None:
+    if not layer.members:
+        problems.append(f"{path}.members: layer {i + 1} has no users")
+    for j, member in enumerate(layer.members):
+        if member not in config.users:
+            problems.append(f"{path}.members[{j}]: unknown user {member!r}")
+    checks = [
+        ("shift", parse_shift, layer.shift),
+        ("handoff", parse_clock, layer.handoff),
+    ]
+    for k, restriction in enumerate(layer.restrictions):
+        where = f"restrictions[{k}]"
+        checks += [(f"{where}.from", parse_clock, restriction.start)]
+        checks += [(f"{where}.to", parse_clock, restriction.end)]
+        for d, day in enumerate(restriction.days):
+            if day not in WEEKDAYS:
+                problems.append(
+                    f"{path}.{where}.days[{d}]: expected one of {', '.join(WEEKDAYS)}"
+                )
+    for field_path, parse, value in checks:
+        try:
+            parse(value)
+        except ValueError as err:
+            problems.append(f"{path}.{field_path}: {err}")
+
+
+def _check_escalation(config: Config, problems: list[str]) -> None:
+    known = {"user": config.users, "schedule": config.schedules, "team": config.teams}
+    for name, policy in config.escalation_policies.items():
+        path = f"escalation_policies.{name}"
+        if not policy.levels:
+            problems.append(f"{path}.levels: a policy needs at least one level")
+        if not 0 <= policy.repeat <= 20:
+            problems.append(f"{path}.repeat: expected 0 to 20")
+        for i, level in enumerate(policy.levels):
+            where = f"{path}.levels[{i}]"
+            if not level.targets:
+                problems.append(f"{where}.targets: a level needs at least one target")
+            for j, text in enumerate(level.targets):
+                try:
+                    kind, target = parse_target(text)
+                except ValueError as err:
+                    problems.append(f"{where}.targets[{j}]: {err}")
+                    continue
+                if target not in known[kind]:
+                    problems.append(f"{where}.targets[{j}]: unknown {kind} {target!r}")
+            try:
+                if parse_duration(level.delay) < 1:
+                    problems.append(f"{where}.delay: at least 1s")
+            except ValueError as err:
+                problems.append(f"{where}.delay: {err}")
+    for name, service in config.services.items():
+        path = f"services.{name}"
+        if service.escalation_policy and (
+            service.escalation_policy not in config.escalation_policies
+        ):
+            problems.append(
+                f"{path}.escalation_policy: unknown escalation policy "
+                f"{service.escalation_policy!r}"
+            )
+        if service.ack_timeout is not None:
+            try:
+                parse_duration(service.ack_timeout)
+            except ValueError as err:
+                problems.append(f"{path}.ack_timeout: {err}")
+
+
+def _check_noise(config: Config, problems: list[str]) -> None:
+    from engine import noise  # the noise rules are compiled there
+
+    problems.extend(noise.problems_of(config))
 
 
 def parse_config(

@@ -28,6 +28,7 @@ from engine.config import Config
 from engine.core import incident as core
 from engine.core.model import Effects, State
 from engine.core.routing import Router
+from engine.escalator import Escalator
 from engine.integrations import PARSERS, ParseContext, PayloadRejected
 from store.db import OPEN_STATES, Changes, Store
 
@@ -63,6 +64,7 @@ class Engine:
         self, config: Config, store: Store, nc: Client, js: JetStreamContext
     ) -> None:
         self.config = config
+        self.escalator = Escalator(self)
         self.policy = policy_of(config)
         self.store = store
         self.nc = nc
@@ -96,6 +98,7 @@ class Engine:
         self._tasks.append(
             asyncio.create_task(self._publisher(), name="engine-publish")
         )
+        self._tasks.extend(self.escalator.tasks())
         log.info(
             "engine started open_incidents=%d applied=%d",
             len(self.state.incidents),
@@ -131,6 +134,7 @@ class Engine:
         self.applied = await self.store.cursor(CURSOR_ALERTS)
         self.published = await self.store.cursor(CURSOR_PUBLISHED)
         self._epoch = await self.store.epoch()
+        await self.escalator.load()
 
     # ------------------------------------------------------------ alerts
 
@@ -253,9 +257,14 @@ class Engine:
     # ------------------------------------------------------------ persistence
 
     async def _commit(
-        self, effects: Effects, cursors: dict[str, int] | None = None
+        self, effects: Effects, cursors: dict[str, int] | None = None, steps=None
     ) -> None:
-        """Store what a step changed in one transaction, then queue its events."""
+        """Store what a step changed in one transaction, then queue its events.
+
+        Escalation adds its part first: pages start climbs, resolves end
+        them, and its timers and notify jobs commit with the events.
+        """
+        steps = self.escalator.follow(effects, steps)
         changes = Changes(cursors=dict(cursors or {}))
         if self.published:
             changes.cursors[CURSOR_PUBLISHED] = self.published
@@ -278,7 +287,9 @@ class Engine:
                 alert.integration,
                 alert.dedup_key,
             )
+        self.escalator.add_changes(steps, changes)
         await self.store.commit(changes)
+        self.escalator.committed(steps)
         for incident in effects.incidents.values():
             incident.stored = True
         for record in effects.alerts.values():
@@ -377,13 +388,20 @@ class Engine:
 
     async def execute(self, command: wire.Command) -> wire.Reply:
         """Run one command under the writer lock; refusals become a reply."""
+        if isinstance(command, wire.ScheduleCommand):
+            async with self.lock:
+                return await self.escalator.override_command(command)
         async with self.lock:
             incident = await self._incident_for(command.incident)
             if incident is None:
                 return wire.Reply(ok=False, error=f"no incident {command.incident}")
             now = utcnow()
+            steps = None
             try:
                 match command:
+                    case wire.Escalate() | wire.Reassign() | wire.Snooze():
+                        steps = self.escalator.command(command, incident, now)
+                        effects = steps.effects
                     case wire.Ack(actor=actor):
                         effects = core.acknowledge(
                             self.state, incident, actor, now, self.policy
@@ -399,7 +417,9 @@ class Engine:
             except core.Refused as err:
                 self._evict_if_resolved(incident)
                 return wire.Reply(ok=False, error=str(err))
-            await self._commit(effects)
+            if steps is None:
+                steps = self.escalator.after_command(command, incident, effects, now)
+            await self._commit(effects, steps=steps)
             self._evict_if_resolved(incident)
         log.info(
             "command applied command=%s incident=%d actor=%s",
@@ -460,6 +480,11 @@ class Engine:
                     wire.UserView(handle=h, name=u.name, logins=list(u.logins))
                     for h, u in self.config.users.items()
                 ])  # fmt: skip
+            case (
+                wire.GetOnCall() | wire.GetShifts() | wire.ListOverrides()
+                | wire.GetEscalation()
+            ):  # fmt: skip
+                return self.escalator.answer(query)
         return wire.QueryFailed(error="unknown query")
 
     async def _detail(self, incident_id: int) -> wire.QueryReply:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-from sqlalchemy import bindparam, event, func, insert, select, update
+from sqlalchemy import bindparam, delete, event, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -49,6 +49,11 @@ class Changes:
     events: list[dict[str, Any]] = field(default_factory=list)
     orphans: list[dict[str, Any]] = field(default_factory=list)
     cursors: dict[str, int] = field(default_factory=dict)
+    escalation_timers: list[dict[str, Any]] = field(default_factory=list)  # set
+    cleared_timers: list[tuple[int, str]] = field(default_factory=list)
+    notify_jobs: list[dict[str, Any]] = field(default_factory=list)  # the outbox
+    new_overrides: list[dict[str, Any]] = field(default_factory=list)
+    removed_overrides: list[int] = field(default_factory=list)
 
 
 def sqlite_url(data_dir: str | Path) -> str:
@@ -150,6 +155,7 @@ class Store:
                 await conn.execute(insert(schema.orphans), changes.orphans)
             for name, value in changes.cursors.items():
                 await self._set_cursor(conn, name, value)
+            await self._write_escalation(conn, changes)
 
     async def _write_repeats(self, conn, rows: list[dict[str, Any]]) -> None:
         """Count, last seen and annotations of repeated alerts, straight to the driver.
@@ -190,6 +196,59 @@ class Store:
         )
         if result.rowcount == 0:
             await conn.execute(insert(table), [{"name": name, "value": value}])
+
+    async def _write_escalation(self, conn, changes: Changes) -> None:
+        timers = schema.escalation_timers
+        keys = changes.cleared_timers + [
+            (row["incident_id"], row["kind"]) for row in changes.escalation_timers
+        ]
+        for incident_id, kind in keys:
+            await conn.execute(
+                delete(timers).where(
+                    timers.c.incident_id == incident_id, timers.c.kind == kind
+                )
+            )
+        if changes.escalation_timers:
+            await conn.execute(insert(timers), changes.escalation_timers)
+        if changes.notify_jobs:
+            await conn.execute(insert(schema.notify_outbox), changes.notify_jobs)
+        if changes.new_overrides:
+            await conn.execute(insert(schema.overrides), changes.new_overrides)
+        if changes.removed_overrides:
+            table = schema.overrides
+            await conn.execute(
+                delete(table).where(table.c.id.in_(changes.removed_overrides))
+            )
+
+    async def escalation_timers(self) -> list[dict]:
+        """Every stored escalation timer, soonest first (paused ones last)."""
+        table = schema.escalation_timers
+        return await self._rows(select(table).order_by(table.c.due_at))
+
+    async def overrides(self) -> list[dict]:
+        """Every stored override, oldest first."""
+        return await self._rows(
+            select(schema.overrides).order_by(schema.overrides.c.id)
+        )
+
+    async def notify_outbox(self, limit: int = 1000) -> list[dict]:
+        """Notify jobs committed but not yet accepted by the bus, oldest first."""
+        table = schema.notify_outbox
+        query = select(table).order_by(table.c.created_at, table.c.key).limit(limit)
+        return await self._rows(query)
+
+    async def drop_notify(self, keys: list[str]) -> None:
+        """Forget notify jobs the bus has accepted."""
+        table = schema.notify_outbox
+        async with self.engine.begin() as conn:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                await conn.execute(delete(table).where(table.c.key.in_(chunk)))
+
+    async def _rows(self, query) -> list[dict]:
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [dict(r) for r in rows]
 
     async def cursor(self, name: str) -> int:
         """A named position, 0 when never set."""

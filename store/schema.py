@@ -113,3 +113,40 @@ cursors = Table(
     Column("value", BigInteger, nullable=False),
     Column("text", String(64)),
 )
+
+# Where each incident stands in its escalation, and its ack-timeout and
+# snooze clocks: one row per (incident, kind), written with the step's events.
+escalation_timers = Table(
+    "escalation_timers",
+    metadata,
+    Column("incident_id", BigInteger, primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("due_at", UTCDateTime),  # null: a paused or exhausted escalation
+    Column("policy", String(128), nullable=False),
+    Column("level", Integer, nullable=False),
+    Column("repeat", Integer, nullable=False),
+)
+
+# Run-time overrides of schedules; the engine assigns their ids.
+overrides = Table(
+    "overrides",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("schedule", String(128), nullable=False),
+    Column("user", String(128), nullable=False),
+    Column("starts_at", UTCDateTime, nullable=False),
+    Column("ends_at", UTCDateTime, nullable=False),
+    Column("author", String(128), nullable=False),
+    Column("replacing", String(128)),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Notify jobs committed with their step and not yet accepted by the bus: the
+# outbox that makes a crash between commit and publish re-send, not lose.
+notify_outbox = Table(
+    "notify_outbox",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    Column("body", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 
 from engine.config import ConfigError, load_config
+from engine.directory import unreachable_policies
 from warroom.common import add_config_option, config_path, out
 
 
@@ -27,6 +29,11 @@ def run_check(args) -> int:
     except ConfigError as err:
         for problem in err.problems:
             print(f"{path}: {problem}", file=sys.stderr)
+        return 1
+    unreachable = unreachable_policies(config, datetime.now(UTC))
+    for problem in unreachable:
+        print(f"{path}: {problem}", file=sys.stderr)
+    if unreachable:
         return 1
     out(
         f"{path}: ok ({len(config.teams)} teams, {len(config.users)} users, "
