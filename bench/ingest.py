@@ -10,7 +10,14 @@ each repeat with a new annotation value, as templated annotations do. Reports:
   `alert_added` event on the EVENTS stream (repeats are counted on the alert,
   not put on the timeline, so they have no event of their own).
 
+With `--noise all|none|both` it also reports what noise reduction made of
+the storm (one incident per check, so that grouping alone cannot help):
+incidents opened and pages decided with every stage configured (group_wait,
+storm, flapping, an inhibit rule, a maintenance window, a silence) or with
+none of them, read from the store once group_wait has let every page out.
+
     .venv/bin/python bench/ingest.py [--alerts 20000] [--keys 2000] [--mode both]
+    .venv/bin/python bench/ingest.py --mode bus --noise both
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import json
 import multiprocessing
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -49,6 +57,31 @@ default_service: svc0
 integrations:
   bench: {{kind: generic, token: {TOKEN}}}
 """
+# One incident per check in both noise modes; `all` adds every stage.
+NOISE = {
+    "none": """
+routes: [{match: ['check=~.+'], service: svc0, group_by: [check]}]
+storm: {threshold: 0}
+flapping: {enabled: false}
+""",
+    "all": """
+routes: [{match: ['check=~.+'], service: svc0, group_by: [check], group_wait: 5s}]
+storm: {threshold: 100}
+flapping: {changes: 4, window: 60m, mute: 120m}
+inhibit_rules:
+  - {source: ['alertname=BenchSiteDown'], target: ['severity=~warning|info'],
+     equal: [site]}
+""",
+}
+# An inactive window, so that the maintenance stage looks at every alert.
+WINDOW = 'svc0: {team: ops, maintenance: [{days: [sun], from: "03:00", to: "03:01"}]}'
+
+
+def _config(noise: str | None) -> str:
+    if noise is None:
+        return CONFIG
+    text = CONFIG + NOISE[noise]
+    return text.replace("svc0: {team: ops}", WINDOW) if noise == "all" else text
 
 
 def free_port() -> int:
@@ -60,14 +93,15 @@ def free_port() -> int:
 class Up:
     """`warroom up` as a child process on a fresh data directory."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, noise: str | None = None) -> None:
         self.workdir = workdir
+        self.noise = noise
         self.port = free_port()
         self.process: subprocess.Popen | None = None
 
     async def __aenter__(self) -> Up:
         config = self.workdir / "bench.yaml"
-        config.write_text(CONFIG)
+        config.write_text(_config(self.noise))
         log = open(self.workdir / "up.log", "wb")  # noqa: SIM115 - lives as long as the child
         data = self.workdir / "data"
         self.process = subprocess.Popen(
@@ -168,7 +202,8 @@ def bus_alert(key: int, seq: int) -> wire.Alert:
     return wire.Alert(
         integration="bench", source="bench", dedup_key=f"bench|check-{key}|",
         severity="warning", title=f"bench check {key}",
-        labels={"service": f"svc{key % 3}"}, annotations={"details": f"value {seq}"},
+        labels={"service": f"svc{key % 3}", "check": f"check-{key}", "site": "s1"},
+        annotations={"details": f"value {seq}"},
     )  # fmt: skip
 
 
@@ -221,10 +256,39 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def run_mode(mode: str, args) -> None:
+async def silence_nothing(nc) -> None:
+    """An active silence that matches no alert: every alert is checked."""
+    command = wire.AddSilence(
+        matchers=["check=none"], duration=3600, comment="bench", actor="op"
+    )
+    await nc.request(f"{wire.SUBJECT_CMD}.silence_add", wire.encode(command), 5)
+
+
+async def outcome(db: Path, timeout: float) -> tuple[int, int]:
+    """Incidents opened and pages decided, once group_wait held none back."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.closing(sqlite3.connect(db)) as conn:
+            waiting, incidents = conn.execute(
+                "SELECT SUM(page_due IS NOT NULL), COUNT(*) FROM incidents"
+            ).fetchone()
+            # An alert is marked paged when its arrival decided a page (a
+            # storm un-marks those whose page it folded in).
+            (pages,) = conn.execute(
+                "SELECT COUNT(*) FROM alerts WHERE paged"
+            ).fetchone()
+        if not waiting:
+            return incidents, pages or 0
+        await asyncio.sleep(0.2)
+    raise SystemExit(f"group_wait still held pages after {timeout:.0f}s")
+
+
+async def run_mode(mode: str, args, noise: str | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix=f"warroom-bench-{mode}-") as tmp:
-        async with Up(Path(tmp)) as up:
+        async with Up(Path(tmp), noise) as up:
             nc = await connect(up.bus_url, name="bench")
+            if noise == "all":
+                await silence_nothing(nc)
             lat = Latencies(min(args.keys, args.alerts))
             ready, results = multiprocessing.Event(), multiprocessing.Queue()
             listener = multiprocessing.Process(
@@ -243,6 +307,13 @@ async def run_mode(mode: str, args) -> None:
             arrived = results.get(timeout=args.timeout)
             listener.join(10)
             await nc.close()
+            if noise:
+                db = Path(tmp) / "data" / "warroom.db"
+                incidents, pages = await outcome(db, args.timeout)
+                print(
+                    f"noise {noise:4} {args.alerts} alerts in, {incidents} incidents "
+                    f"opened, {pages} pages"
+                )
     samples = lat.samples(arrived)
     if len(samples) < lat.expected:
         print(f"  only {len(samples)} of {lat.expected} first-alert events seen")
@@ -269,9 +340,15 @@ async def main() -> None:
         "--per-body", type=int, default=1, help="alerts per HTTP body (gateway mode)"
     )
     parser.add_argument("--timeout", type=float, default=300)
+    parser.add_argument(
+        "--noise", choices=["all", "none", "both"], default=None,
+        help="one incident per check, with every noise stage or none",
+    )  # fmt: skip
     args = parser.parse_args()
+    noises = ("none", "all") if args.noise == "both" else (args.noise,)
     for mode in ("bus", "gateway") if args.mode == "both" else (args.mode,):
-        await run_mode(mode, args)
+        for noise in noises:
+            await run_mode(mode, args, noise)
 
 
 if __name__ == "__main__":

@@ -98,6 +98,10 @@ class AlertView(Wire, tag="alert_view"):
     ends_at: datetime | None
     last_seen_at: datetime
     count: int
+    paged: bool = False  # its arrival decided a page
+    held_by: str | None = None  # the stage that held it: silence, inhibit, ...
+    held_reason: str | None = None  # the `suppressed` reason: silenced, ...
+    held_detail: str | None = None  # which silence, rule or window, in words
 
 
 class Event(Wire, tag="event"):
@@ -186,6 +190,22 @@ class OverrideRemove(Wire, tag="override_remove"):
     actor: str
 
 
+class AddSilence(Wire, tag="silence_add"):
+    """A person silences alerts matching `matchers` for `duration` seconds."""
+
+    matchers: list[str]
+    duration: float
+    comment: str
+    actor: str
+
+
+class ExpireSilence(Wire, tag="silence_expire"):
+    """A person ends a silence now."""
+
+    silence: int
+    actor: str
+
+
 Command = (
     Ack
     | Resolve
@@ -195,7 +215,10 @@ Command = (
     | Snooze
     | OverrideAdd
     | OverrideRemove
+    | AddSilence
+    | ExpireSilence
 )
+SilenceCommand = (AddSilence, ExpireSilence)  # commands without an incident
 ScheduleCommand = (OverrideAdd, OverrideRemove)  # commands without an incident
 
 
@@ -219,6 +242,7 @@ class Reply(Wire, tag="reply"):
     error: str | None = None
     incident: IncidentSummary | None = None
     override: OverrideView | None = None
+    silence: SilenceView | None = None
 
 
 # ---------------------------------------------------------------- queries
@@ -275,6 +299,13 @@ class GetEscalation(Wire, tag="get_escalation"):
     incident: int
 
 
+class ListSilences(Wire, tag="list_silences"):
+    """Ask for silences: active ones, or every one (`all`), newest first."""
+
+    all: bool = False
+    limit: int = 200
+
+
 Query = (
     ListIncidents
     | GetIncident
@@ -284,6 +315,7 @@ Query = (
     | GetShifts
     | ListOverrides
     | GetEscalation
+    | ListSilences
 )
 
 
@@ -373,6 +405,23 @@ class EscalationView(Wire, tag="escalation"):
     ack_due_at: datetime | None = None
 
 
+class SilenceView(Wire, tag="silence"):
+    """A silence as `silence list` and the console show it."""
+
+    id: int
+    matchers: list[str]
+    starts_at: datetime
+    ends_at: datetime
+    created_by: str
+    comment: str
+    expired_by: str | None = None
+    active: bool = False
+
+
+class SilenceList(Wire, tag="silence_list"):
+    silences: list[SilenceView]
+
+
 QueryReply = (
     IncidentList
     | IncidentDetail
@@ -383,6 +432,7 @@ QueryReply = (
     | ShiftList
     | OverrideList
     | EscalationView
+    | SilenceList
 )
 
 

@@ -106,6 +106,9 @@ class Service(_Section, kw_only=True):
     description: str = ""
     escalation_policy: str | None = None
     ack_timeout: str | None = None  # acknowledged but unresolved this long: retrigger
+    flapping: Flapping | None = None
+    storm: Storm | None = None
+    maintenance: list[MaintenanceWindow] = []
 
 
 class Route(_Section, kw_only=True):
@@ -113,6 +116,10 @@ class Route(_Section, kw_only=True):
 
     match: list[str] = []
     service: str
+    group_by: list[str] | None = None  # `...` for every label
+    group_wait: str | None = None
+    group_window: str | None = None
+    max_alerts: int | None = None
 
 
 class Integration(_Section, kw_only=True):
@@ -128,12 +135,55 @@ class Grouping(_Section, kw_only=True):
     """How alerts without a source group become incidents."""
 
     window: str = "10m"
+    group_by: list[str] = []  # empty: Alertmanager's group, else by service
+    group_wait: str = "0s"
+    max_alerts: int = 0  # 0: no limit
+    reopen_window: str = "30m"
 
 
 class Gateway(_Section, kw_only=True):
     """Where senders reach the gateway; used to print integration URLs."""
 
     public_url: str | None = None
+
+
+class Flapping(_Section, kw_only=True):
+    """`changes` state changes within `window` mark an alert flapping."""
+
+    changes: int = 4
+    window: str = "60m"
+    mute: str = "120m"
+    enabled: bool = True
+
+
+class Storm(_Section, kw_only=True):
+    """New alerts per minute per service past which a storm starts (0: off)."""
+
+    threshold: int = 100
+
+
+class MaintenanceWindow(_Section, kw_only=True):
+    """A weekly window of a service: weekdays, from and to, in a time zone."""
+
+    days: list[str] = msgspec.field(default_factory=lambda: list(WEEKDAYS))
+    start: str | int = msgspec.field(name="from")
+    end: str | int = msgspec.field(name="to")
+    timezone: str = "UTC"
+    name: str = ""
+
+
+class InhibitRule(_Section, kw_only=True):
+    """While a `source` alert fires, `target` alerts with `equal` labels hold."""
+
+    source: list[str]
+    target: list[str]
+    equal: list[str] = []
+
+
+class Silences(_Section, kw_only=True):
+    """Run-time silences: how long before its end a silence says so."""
+
+    warn_before: str = "10m"
 
 
 class Restriction(_Section, kw_only=True):
@@ -190,6 +240,10 @@ class Config(msgspec.Struct, kw_only=True, frozen=True):
     gateway: Gateway = Gateway()
     schedules: dict[str, ScheduleSection] = {}
     escalation_policies: dict[str, EscalationPolicySection] = {}
+    flapping: Flapping = Flapping()
+    storm: Storm = Storm()
+    inhibit_rules: list[InhibitRule] = []
+    silences: Silences = Silences()
     path: str | None = None
 
     @property
@@ -227,6 +281,10 @@ _SECTIONS: dict[str, Any] = {
     "gateway": Gateway,
     "schedules": dict[str, ScheduleSection],
     "escalation_policies": dict[str, EscalationPolicySection],
+    "flapping": Flapping,
+    "storm": Storm,
+    "inhibit_rules": list[InhibitRule],
+    "silences": Silences,
 }
 
 
@@ -306,6 +364,7 @@ def _check_references(config: Config, problems: list[str], kinds: set[str]) -> N
     _check_logins(config, problems)
     _check_schedules(config, problems)
     _check_escalation(config, problems)
+    _check_noise(config, problems)
     if config.default_service is None:
         problems.append(
             "default_service: missing (alerts that match no route need an owner)"

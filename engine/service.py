@@ -23,13 +23,16 @@ from nats.js.errors import NotFoundError
 
 from bus import wire
 from bus.consumer import PullConsumer, stream_sequence
-from engine import views
+from engine import noise, views
 from engine.config import Config
 from engine.core import incident as core
+from engine.core import pipeline
+from engine.core import silence as silences
 from engine.core.model import Effects, State
 from engine.core.routing import Router
 from engine.escalator import Escalator
 from engine.integrations import PARSERS, ParseContext, PayloadRejected
+from engine.timers import Timers
 from store.db import OPEN_STATES, Changes, Store
 
 log = logging.getLogger(__name__)
@@ -50,7 +53,12 @@ def policy_of(config: Config) -> core.Policy:
         },
         default_service=config.default_service or "",
     )
-    return core.Policy(router, config.group_window, frozenset(config.users))
+    return core.Policy(
+        router,
+        config.group_window,
+        frozenset(config.users),
+        **noise.policy_rules(config),
+    )
 
 
 def utcnow() -> datetime:
@@ -70,6 +78,7 @@ class Engine:
         self.nc = nc
         self.js = js
         self.state = State()
+        self.timers = Timers()
         self.lock = asyncio.Lock()
         self.applied = 0  # last ALERTS stream sequence committed
         self.published = 0  # last event id published
@@ -95,6 +104,9 @@ class Engine:
             )
         )
         self._tasks.append(asyncio.create_task(self._consume(), name="engine-consume"))
+        self._tasks.append(
+            asyncio.create_task(self._fire_timers(), name="engine-timers")
+        )
         self._tasks.append(
             asyncio.create_task(self._publisher(), name="engine-publish")
         )
@@ -130,6 +142,12 @@ class Engine:
         max_incident, max_event = await self.store.max_ids()
         state.next_incident_id = max_incident + 1
         state.next_event_id = max_event + 1
+        rows = await self.store.silences(active_at=utcnow())
+        self.timers.clear()
+        self.timers.add(pipeline.restore(
+            state, self.policy, [views.silence_from_row(r) for r in rows]
+        ))  # fmt: skip
+        state.noise.next_silence_id = await self.store.max_silence_id() + 1
         self.state = state
         self.applied = await self.store.cursor(CURSOR_ALERTS)
         self.published = await self.store.cursor(CURSOR_PUBLISHED)
@@ -281,6 +299,7 @@ class Engine:
                 changes.repeated_alerts.append(views.repeat_row(record))
         changes.events = [views.event_row(e) for e in effects.events]
         changes.orphans = [_orphan_row(a) for a in effects.orphans]
+        changes.silences = [views.silence_row(s) for s in effects.silences.values()]
         for alert in effects.orphans:
             log.info(
                 "orphan recovery integration=%s dedup_key=%s",
@@ -290,6 +309,7 @@ class Engine:
         self.escalator.add_changes(steps, changes)
         await self.store.commit(changes)
         self.escalator.committed(steps)
+        self.timers.add(effects.timers)
         for incident in effects.incidents.values():
             incident.stored = True
         for record in effects.alerts.values():
@@ -305,6 +325,23 @@ class Engine:
         for incident in effects.incidents.values():
             if not incident.is_open:
                 self.state.incidents.pop(incident.id, None)
+
+    async def _fire_timers(self) -> None:
+        """Run the core's timers when due, each batch in one commit."""
+        while True:
+            await self.timers.wait(utcnow())
+            due = self.timers.pop_due(utcnow())
+            if not due:
+                continue
+            try:
+                async with self.lock:
+                    effects, now = Effects(), utcnow()
+                    for timer in due:
+                        pipeline.fire(self.state, timer, now, self.policy, effects)
+                    await self._commit(effects)
+            except Exception:
+                log.exception("timers failed, reloading from the store")
+                await self._recover_from_failure(1)
 
     async def _publisher(self) -> None:
         """Publish committed events in commit order, from one task.
@@ -388,6 +425,8 @@ class Engine:
 
     async def execute(self, command: wire.Command) -> wire.Reply:
         """Run one command under the writer lock; refusals become a reply."""
+        if isinstance(command, wire.SilenceCommand):
+            return await self._silence_command(command)
         if isinstance(command, wire.ScheduleCommand):
             async with self.lock:
                 return await self.escalator.override_command(command)
@@ -429,8 +468,37 @@ class Engine:
         )
         return wire.Reply(ok=True, incident=views.summary_of(incident))
 
+    async def _silence_command(self, command) -> wire.Reply:
+        async with self.lock:
+            now = utcnow()
+            try:
+                if isinstance(command, wire.AddSilence):
+                    found, effects = silences.add(
+                        self.state, command.matchers, command.duration,
+                        command.comment, command.actor, now, self.policy,
+                    )  # fmt: skip
+                else:
+                    found, effects = silences.expire(
+                        self.state, command.silence, command.actor, now, self.policy
+                    )
+            except core.Refused as err:
+                return wire.Reply(ok=False, error=str(err))
+            await self._commit(effects)
+        log.info(
+            "command applied command=%s silence=%d actor=%s",
+            type(command).__name__,
+            found.id,
+            command.actor,
+        )
+        return wire.Reply(
+            ok=True, silence=views.silence_view(views.silence_row(found), now)
+        )
+
     async def _incident_for(self, incident_id: int):
-        incident = self.state.incidents.get(incident_id)
+        # A resolved incident in its reopen window is the core's own object.
+        incident = self.state.incidents.get(
+            incident_id
+        ) or self.state.noise.resolved.get(incident_id)
         if incident is not None:
             return incident
         found = await self.store.incident(incident_id)
@@ -480,6 +548,12 @@ class Engine:
                     wire.UserView(handle=h, name=u.name, logins=list(u.logins))
                     for h, u in self.config.users.items()
                 ])  # fmt: skip
+            case wire.ListSilences(all=every, limit=limit):
+                now = utcnow()
+                rows = await self.store.silences(None if every else now, limit)
+                return wire.SilenceList(
+                    silences=[views.silence_view(r, now) for r in rows]
+                )
             case (
                 wire.GetOnCall() | wire.GetShifts() | wire.ListOverrides()
                 | wire.GetEscalation()

@@ -6,6 +6,7 @@ from typing import Any
 
 from bus import wire
 from engine.core.model import AlertRecord, Incident, TimelineEntry
+from engine.core.silence import Silence
 
 
 def incident_row(incident: Incident) -> dict[str, Any]:
@@ -24,6 +25,8 @@ def incident_row(incident: Incident) -> dict[str, Any]:
         "resolved_at": incident.resolved_at,
         "close_reason": incident.close_reason,
         "last_event_id": incident.last_event_id,
+        "paged": incident.paged,
+        "page_due": incident.page_due,
     }
 
 
@@ -42,6 +45,8 @@ def alert_row(record: AlertRecord) -> dict[str, Any]:
         "ends_at": record.ends_at,
         "last_seen_at": record.last_seen_at,
         "count": record.count,
+        "paged": record.paged,
+        "hold": record.hold,
     }
 
 
@@ -117,5 +122,41 @@ def event_of(entry: TimelineEntry | dict[str, Any], summary=None) -> wire.Event:
 
 
 def alert_view(row: dict[str, Any]) -> wire.AlertView:
-    fields = {k: row[k] for k in wire.AlertView.__struct_fields__}
+    fields = {k: row[k] for k in wire.AlertView.__struct_fields__ if k in row}
+    hold = row.get("hold") or {}
+    fields.update(
+        paged=bool(row.get("paged")),
+        held_by=hold.get("stage"),
+        held_reason=hold.get("reason"),
+        held_detail=hold.get("detail"),
+    )
     return wire.AlertView(**fields)
+
+
+def silence_row(silence: Silence) -> dict[str, Any]:
+    return {
+        "id": silence.id,
+        "matchers": list(silence.matchers),
+        "starts_at": silence.starts_at,
+        "ends_at": silence.ends_at,
+        "created_by": silence.created_by,
+        "comment": silence.comment,
+        "expired_by": silence.expired_by,
+    }
+
+
+def silence_from_row(row: dict[str, Any]) -> Silence:
+    return Silence(**{**row, "matchers": tuple(row["matchers"])})
+
+
+def silence_view(row: dict[str, Any], now) -> wire.SilenceView:
+    return wire.SilenceView(
+        id=row["id"],
+        matchers=list(row["matchers"]),
+        starts_at=row["starts_at"],
+        ends_at=row["ends_at"],
+        created_by=row["created_by"],
+        comment=row["comment"],
+        expired_by=row["expired_by"],
+        active=row["starts_at"] <= now < row["ends_at"],
+    )

@@ -54,6 +54,7 @@ class Changes:
     notify_jobs: list[dict[str, Any]] = field(default_factory=list)  # the outbox
     new_overrides: list[dict[str, Any]] = field(default_factory=list)
     removed_overrides: list[int] = field(default_factory=list)
+    silences: list[dict[str, Any]] = field(default_factory=list)  # new or changed
 
 
 def sqlite_url(data_dir: str | Path) -> str:
@@ -156,6 +157,8 @@ class Store:
             for name, value in changes.cursors.items():
                 await self._set_cursor(conn, name, value)
             await self._write_escalation(conn, changes)
+            for row in changes.silences:
+                await self._put_silence(conn, row)
 
     async def _write_repeats(self, conn, rows: list[dict[str, Any]]) -> None:
         """Count, last seen and annotations of repeated alerts, straight to the driver.
@@ -196,6 +199,30 @@ class Store:
         )
         if result.rowcount == 0:
             await conn.execute(insert(table), [{"name": name, "value": value}])
+
+    async def _put_silence(self, conn, row: dict[str, Any]) -> None:
+        table = schema.silences
+        result = await conn.execute(
+            update(table).where(table.c.id == row["id"]).values(**row)
+        )
+        if result.rowcount == 0:
+            await conn.execute(insert(table), [row])
+
+    async def silences(self, active_at=None, limit: int = 500) -> list[dict]:
+        """Silences newest first; only those not ended at `active_at` if given."""
+        table = schema.silences
+        query = select(table).order_by(table.c.id.desc()).limit(limit)
+        if active_at is not None:
+            query = query.where(table.c.ends_at > active_at)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [dict(r) for r in rows]
+
+    async def max_silence_id(self) -> int:
+        """The highest silence id stored, 0 when none."""
+        async with self.engine.connect() as conn:
+            found = await conn.scalar(select(func.max(schema.silences.c.id)))
+        return int(found or 0)
 
     async def _write_escalation(self, conn, changes: Changes) -> None:
         timers = schema.escalation_timers

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Index,
@@ -58,6 +59,8 @@ incidents = Table(
     Column("resolved_at", UTCDateTime),
     Column("close_reason", String(16)),
     Column("last_event_id", BigInteger, nullable=False),
+    Column("paged", Boolean, nullable=False, default=False),
+    Column("page_due", UTCDateTime),  # group_wait still holds the first page
     Index("ix_incidents_state", "state"),
 )
 
@@ -77,6 +80,8 @@ alerts = Table(
     Column("ends_at", UTCDateTime),
     Column("last_seen_at", UTCDateTime, nullable=False),
     Column("count", Integer, nullable=False),
+    Column("paged", Boolean, nullable=False, default=False),
+    Column("hold", JSON),  # the stage that held it back from paging, and why
     Index("ix_alerts_key", "integration", "dedup_key"),
 )
 
@@ -112,6 +117,20 @@ cursors = Table(
     Column("name", String(64), primary_key=True),
     Column("value", BigInteger, nullable=False),
     Column("text", String(64)),
+)
+
+# Run-time silences: matchers and a window, with who made them and why.
+silences = Table(
+    "silences",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("matchers", JSON, nullable=False),
+    Column("starts_at", UTCDateTime, nullable=False),
+    Column("ends_at", UTCDateTime, nullable=False),
+    Column("created_by", String(128), nullable=False),
+    Column("comment", Text, nullable=False),
+    Column("expired_by", String(128)),
+    Index("ix_silences_ends_at", "ends_at"),
 )
 
 # Where each incident stands in its escalation, and its ack-timeout and

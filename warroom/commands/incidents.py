@@ -93,7 +93,20 @@ def alert_json(alert: wire.AlertView) -> dict:
         "ends_at": iso(alert.ends_at),
         "last_seen_at": iso(alert.last_seen_at),
         "count": alert.count,
+        "paged": alert.paged,
+        "held_by": alert.held_by,
+        "held_reason": alert.held_reason,
+        "held_detail": alert.held_detail,
     }
+
+
+def paged_text(alert: wire.AlertView) -> str:
+    """`paged`, or the stage that held the alert and why."""
+    if alert.paged:
+        return "paged" if not alert.held_by else f"paged after {alert.held_reason}"
+    if alert.held_by:
+        return f"held by {alert.held_by}: {alert.held_detail or alert.held_reason}"
+    return "-"
 
 
 def event_json(event: wire.Event) -> dict:
@@ -180,10 +193,10 @@ async def show(args) -> int:
     )
     out("")
     rows = [
-        [a.status, a.severity, a.dedup_key, str(a.count), a.title]
+        [a.status, a.severity, a.dedup_key, str(a.count), a.title, paged_text(a)]
         for a in detail.alerts
     ]
-    out(table(rows, ["STATUS", "SEVERITY", "DEDUP_KEY", "COUNT", "TITLE"]))
+    out(table(rows, ["STATUS", "SEVERITY", "DEDUP_KEY", "COUNT", "TITLE", "PAGED"]))
     out("")
     for e in detail.timeline:
         out(f"{iso(e.at)}  {e.type:<16} {e.actor:<14} {e.text}")
