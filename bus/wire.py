@@ -24,6 +24,7 @@ SUBJECT_ALERTS = "warroom.alerts.in"
 SUBJECT_EVENTS = "warroom.events"
 SUBJECT_NOTIFY_JOBS = "warroom.notify.jobs"
 SUBJECT_NOTIFY_RESULTS = "warroom.notify.results"
+SUBJECT_NOTIFY_STEPS = "warroom.notify.steps"
 SUBJECT_CMD = "warroom.cmd"
 SUBJECT_QUERY = "warroom.query"
 
@@ -462,6 +463,44 @@ class NotifyJob(Wire, tag="notify_job"):
     severity: Severity | None = None
 
 
+NotifyOutcome = Literal["delivered", "failed", "throttled", "bundled"]
+
+
+class NotifyStep(Wire, tag="notify_step"):
+    """One contact method of one notify job, due at `due`.
+
+    A channel worker splits a job into steps by the person's notification
+    rules. `key` (`<job key>.<method>`) is the idempotency key of the
+    delivery: a worker checks it before sending, so a redelivered step never
+    rings a phone twice.
+    """
+
+    key: str
+    job: NotifyJob
+    method: str
+    due: datetime
+
+
+class NotifyResult(Wire, tag="notify_result"):
+    """What happened to one delivery attempt, for the `notified` event.
+
+    `channel` is the delivery method (`apprise`, `sms`, `voice`) and `method`
+    the person's name for that contact method; `final` is False while a
+    failed attempt will be retried. `reason` never holds a secret.
+    """
+
+    key: str
+    incident: int
+    user: str | None
+    channel: str
+    method: str
+    result: NotifyOutcome
+    attempt: int
+    at: datetime
+    reason: str = ""
+    final: bool = True
+
+
 # ---------------------------------------------------------------- codecs
 
 encoder = msgspec.json.Encoder()
@@ -472,6 +511,8 @@ reply_decoder = msgspec.json.Decoder(Reply)
 query_decoder = msgspec.json.Decoder(Query)
 query_reply_decoder = msgspec.json.Decoder(QueryReply)
 notify_job_decoder = msgspec.json.Decoder(NotifyJob)
+notify_step_decoder = msgspec.json.Decoder(NotifyStep)
+notify_result_decoder = msgspec.json.Decoder(NotifyResult)
 
 
 def encode(message: Wire) -> bytes:

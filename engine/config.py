@@ -29,6 +29,7 @@ _SHIFT_UNITS = {
 }
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 TARGET_KINDS = ("user", "schedule", "team")
+CONTACT_KINDS = ("apprise", "sms", "voice")
 
 
 class ConfigError(Exception):
@@ -84,12 +85,43 @@ class _Section(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=
     pass
 
 
+class ContactMethod(_Section, kw_only=True):
+    """One way to reach a person: exactly one of an apprise URL or a number.
+
+    Addresses are secrets (a URL carries a token): `repr` hides them.
+    """
+
+    apprise: str | None = None
+    sms: str | None = None
+    voice: str | None = None
+
+    @property
+    def kind(self) -> str:
+        return next((k for k in CONTACT_KINDS if getattr(self, k)), "")
+
+    @property
+    def address(self) -> str:
+        return getattr(self, self.kind, None) or ""
+
+    def __repr__(self) -> str:
+        return f"ContactMethod({self.kind}=<secret>)"
+
+
+class NotificationRule(_Section, kw_only=True):
+    """Use contact method `method` `delay` after the page (`0s`: at once)."""
+
+    method: str
+    delay: str = "0s"
+
+
 class User(_Section, kw_only=True):
     """A person who can be on call and act on incidents."""
 
     name: str
     logins: list[str] = []
     email: str | None = None
+    contact_methods: dict[str, ContactMethod] = {}
+    notification_rules: dict[str, list[NotificationRule]] = {}  # by urgency
 
 
 class Team(_Section, kw_only=True):
@@ -97,6 +129,22 @@ class Team(_Section, kw_only=True):
 
     name: str | None = None
     members: list[str] = []
+    chat_room: str | None = None  # an apprise URL: a secret
+
+
+class Plivo(_Section, kw_only=True):
+    """The Plivo account that places calls and sends SMS.
+
+    `api_url` points the SDK elsewhere than Plivo (a local fake, in tests).
+    """
+
+    auth_id: str
+    auth_token: str
+    number: str
+    api_url: str = "https://api.plivo.com"
+
+    def __repr__(self) -> str:
+        return f"Plivo(auth_id={self.auth_id!r}, auth_token=<secret>)"
 
 
 class Service(_Section, kw_only=True):
@@ -244,6 +292,7 @@ class Config(msgspec.Struct, kw_only=True, frozen=True):
     storm: Storm = Storm()
     inhibit_rules: list[InhibitRule] = []
     silences: Silences = Silences()
+    plivo: Plivo | None = None
     path: str | None = None
 
     @property
@@ -285,6 +334,7 @@ _SECTIONS: dict[str, Any] = {
     "storm": Storm,
     "inhibit_rules": list[InhibitRule],
     "silences": Silences,
+    "plivo": Plivo | None,
 }
 
 
@@ -365,6 +415,7 @@ def _check_references(config: Config, problems: list[str], kinds: set[str]) -> N
     _check_schedules(config, problems)
     _check_escalation(config, problems)
     _check_noise(config, problems)
+    _check_contacts(config, problems)
     if config.default_service is None:
         problems.append(
             "default_service: missing (alerts that match no route need an owner)"
@@ -506,6 +557,12 @@ def _check_noise(config: Config, problems: list[str]) -> None:
     from engine import noise  # the noise rules are compiled there
 
     problems.extend(noise.problems_of(config))
+
+
+def _check_contacts(config: Config, problems: list[str]) -> None:
+    from engine import contacts  # apprise is loaded there, only when needed
+
+    problems.extend(contacts.problems_of(config))
 
 
 def parse_config(

@@ -88,6 +88,9 @@ class Gateway:
         self.dead_letter = dead_letter
         self.accepted = 0
         self.rejected = 0
+        # Routes of delivery methods (Plivo's callbacks), added by the
+        # composition root: the gateway serves them without knowing them.
+        self.mounts: list[Callable[[web.Application], None]] = []
         self._tokens = sorted(
             (i.token for i in config.integrations.values()), key=len, reverse=True
         )
@@ -97,6 +100,8 @@ class Gateway:
         app.router.add_post("/v1/integrations/{token}", self.integration)
         app.router.add_post("/v2/enqueue", self.enqueue)
         app.router.add_get("/healthz", self.healthz)
+        for mount in self.mounts:
+            mount(app)
         return app
 
     @web.middleware

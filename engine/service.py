@@ -30,6 +30,7 @@ from engine.core import pipeline
 from engine.core import silence as silences
 from engine.core.model import Effects, State
 from engine.core.routing import Router
+from engine.deliveries import Deliveries
 from engine.escalator import Escalator
 from engine.integrations import PARSERS, ParseContext, PayloadRejected
 from engine.timers import Timers
@@ -79,6 +80,7 @@ class Engine:
         self.js = js
         self.state = State()
         self.timers = Timers()
+        self.deliveries = Deliveries(self)  # notify results onto the timeline
         self.lock = asyncio.Lock()
         self.applied = 0  # last ALERTS stream sequence committed
         self.published = 0  # last event id published
@@ -109,6 +111,9 @@ class Engine:
         )
         self._tasks.append(
             asyncio.create_task(self._publisher(), name="engine-publish")
+        )
+        self._tasks.append(
+            asyncio.create_task(self.deliveries.run(), name="engine-notified")
         )
         self._tasks.extend(self.escalator.tasks())
         log.info(

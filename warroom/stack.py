@@ -1,4 +1,4 @@
-"""`warroom up` assembled: bus, store, engine and gateway in one process."""
+"""`warroom up` assembled: bus, store, engine, gateway and channel worker."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ from pathlib import Path
 from bus import wire
 from bus.connection import connect, ensure_streams
 from bus.server import EmbeddedServer, write_bus_url
+from channels.worker import Retry, Worker
 from engine.config import Config
 from engine.gateway import Gateway, serve
 from engine.service import Engine
 from store.db import Store, redact_url, sqlite_url
+from warroom import delivery
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +32,7 @@ class Settings:
     db_url: str | None = None
     http_host: str = "127.0.0.1"
     http_port: int = 8080
+    notify_retry: Retry = field(default_factory=Retry)
 
 
 @dataclass
@@ -42,6 +45,7 @@ class Stack:
     store: Store | None = None
     engine: Engine | None = None
     gateway: Gateway | None = None
+    worker: Worker | None = None
     runner: object = None
     bus_url: str = ""
     _stopped: bool = field(default=False, repr=False)
@@ -73,8 +77,22 @@ class Stack:
         self.gateway = Gateway(
             s.config, publish, lambda: self.nc.is_connected, dead_letter
         )
+        await self._start_delivery(js)
         self.runner = await serve(self.gateway, s.http_host, s.http_port)
         write_bus_url(s.data_dir, self.bus_url)
+
+    async def _start_delivery(self, js) -> None:
+        """The channel worker, and Plivo's callbacks mounted on the gateway."""
+        s = self.settings
+        own_url = f"http://{s.http_host}:{s.http_port}"
+        self.worker = Worker(
+            self.nc, js, delivery.book_of(s.config),
+            delivery.senders_of(s.config, own_url), retry=s.notify_retry,
+        )  # fmt: skip
+        await self.worker.start()
+        callbacks = delivery.callbacks_of(s.config, own_url, self.nc)
+        if callbacks is not None:
+            self.gateway.mounts.append(callbacks.mount)
 
     async def stop(self) -> None:
         """Stop every part, each within a bound, naming any that hangs."""
@@ -83,6 +101,7 @@ class Stack:
         self._stopped = True
         steps = [
             ("gateway", self.runner and self.runner.cleanup),
+            ("channel worker", self.worker and self.worker.stop),
             ("engine", self.engine and self.engine.stop),
             ("bus connection", self.nc and self.nc.close),
             ("store", self.store and self.store.close),

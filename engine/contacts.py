@@ -1,0 +1,83 @@
+"""The config check of contact methods, notification rules and chat rooms.
+
+Every problem names the user and the method by its path; an address is a
+secret and never appears in one.
+"""
+
+from __future__ import annotations
+
+import re
+
+from engine.config import CONTACT_KINDS, Config, parse_duration
+
+URGENCIES = ("high", "low")
+_NUMBER = re.compile(r"^\+?[0-9][0-9 ()\-]{5,}$")
+_METHOD = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")
+
+
+def problems_of(config: Config) -> list[str]:
+    """Every problem with how people and rooms are reached, by its path."""
+    problems: list[str] = []
+    urls: list[tuple[str, str]] = []  # (path, apprise URL)
+    numbers = []
+    for handle, user in config.users.items():
+        for name, method in user.contact_methods.items():
+            path = f"users.{handle}.contact_methods.{name}"
+            problems.extend(_method_problems(path, name, method))
+            if method.apprise:
+                urls.append((f"{path}.apprise", method.apprise))
+            elif method.kind:
+                numbers.append(path)
+        problems.extend(_rule_problems(handle, user))
+    for name, team in config.teams.items():
+        if team.chat_room:
+            urls.append((f"teams.{name}.chat_room", team.chat_room))
+    if numbers and config.plivo is None:
+        problems.append(
+            f"plivo: missing ({numbers[0]} sends SMS or calls through Plivo)"
+        )
+    if config.plivo and not _NUMBER.match(config.plivo.number):
+        problems.append("plivo.number: expected a phone number such as +15550100")
+    problems.extend(_unloadable(urls))
+    return problems
+
+
+def _method_problems(path: str, name: str, method) -> list[str]:
+    if not _METHOD.match(name):
+        return [f"{path}: names are letters, digits, - and _"]
+    given = [k for k in CONTACT_KINDS if getattr(method, k) is not None]
+    if len(given) != 1:
+        return [f"{path}: expected exactly one of apprise, sms or voice"]
+    if method.kind in ("sms", "voice") and not _NUMBER.match(method.address):
+        return [f"{path}.{method.kind}: expected a phone number such as +15550100"]
+    return []
+
+
+def _rule_problems(handle: str, user) -> list[str]:
+    problems = []
+    for urgency, rules in user.notification_rules.items():
+        path = f"users.{handle}.notification_rules.{urgency}"
+        if urgency not in URGENCIES:
+            problems.append(f"{path}: expected urgency high or low")
+        for i, rule in enumerate(rules):
+            if rule.method not in user.contact_methods:
+                problems.append(
+                    f"{path}[{i}].method: unknown contact method {rule.method!r}"
+                )
+            try:
+                parse_duration(rule.delay)
+            except ValueError as err:
+                problems.append(f"{path}[{i}].delay: {err}")
+    return problems
+
+
+def _unloadable(urls: list[tuple[str, str]]) -> list[str]:
+    if not urls:
+        return []
+    import apprise  # a second to import: only for configs that use it
+
+    return [
+        f"{path}: apprise cannot load this URL (not shown: it holds a secret)"
+        for path, url in urls
+        if not apprise.Apprise().add(url)
+    ]

@@ -1,0 +1,109 @@
+"""The engine's side of delivery: notify results from the NOTIFY queue, recorded.
+
+Channel workers publish a `NotifyResult` per attempt; the engine, the single
+writer, turns each into a `notified` event, a batch per commit, and
+acknowledges the batch after the commit. A crash between the two records
+the batch twice (JetStream redelivers it): a repeated line on the timeline,
+never a lost one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import msgspec
+from nats.js.api import AckPolicy, ConsumerConfig
+
+from bus import wire
+from bus.consumer import PullConsumer
+from engine.core import delivery
+from engine.core.model import Effects
+
+if TYPE_CHECKING:
+    from engine.service import Engine
+
+log = logging.getLogger(__name__)
+
+STREAM = "NOTIFY"
+CONSUMER = "engine-notified"
+BATCH = 200
+
+
+class Deliveries:
+    """Follows the results subject and records every attempt."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.recorded = 0
+
+    async def run(self) -> None:
+        """Consume results until cancelled, starting over after a failure."""
+        while True:
+            try:
+                consumer = await self._subscribe()
+            except Exception as err:  # the bus is away: wait for the reconnect
+                log.debug("results consumer not ready error=%s", err)
+                await asyncio.sleep(0.5)
+                continue
+            try:
+                while True:
+                    await self.apply(await consumer.take())
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("notify results failed, will retry")
+                await asyncio.sleep(1.0)
+            finally:
+                await consumer.stop()
+
+    async def _subscribe(self) -> PullConsumer:
+        await self.engine.js.add_consumer(
+            STREAM,
+            ConsumerConfig(
+                durable_name=CONSUMER,
+                ack_policy=AckPolicy.ALL,
+                ack_wait=60,
+                max_ack_pending=10_000,
+                filter_subject=wire.SUBJECT_NOTIFY_RESULTS,
+            ),
+        )
+        consumer = PullConsumer(self.engine.nc, STREAM, CONSUMER, BATCH)
+        await consumer.start()
+        return consumer
+
+    async def apply(self, msgs) -> None:
+        """Record a batch of results in one commit, then acknowledge it."""
+        if not msgs:
+            return
+        results = []
+        for msg in msgs:
+            try:
+                results.append(wire.notify_result_decoder.decode(msg.data))
+            except msgspec.DecodeError as err:
+                log.warning("undecodable notify result dropped error=%s", err)
+        engine = self.engine
+        async with engine.lock:
+            effects, held = Effects(), []
+            for result in results:
+                incident = await engine._incident_for(result.incident)
+                if incident is None:
+                    log.debug("notify result for no incident=%d", result.incident)
+                    continue
+                held.append(incident)
+                delivery.notified(engine.state, incident, result, utcnow(), effects)
+            if effects.events:
+                await engine._commit(effects)
+            for incident in held:
+                engine._evict_if_resolved(incident)
+        self.recorded += len(effects.events)
+        try:
+            await msgs[-1].ack()  # AckPolicy.ALL: the whole batch
+        except Exception as err:  # redelivered later: recorded twice, not lost
+            log.warning("notify results not acknowledged error=%s", err)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,62 @@
+"""Delivery assembled from the config: the address book, senders, callbacks.
+
+`channels` never reads the config; this is where the config's users, teams
+and Plivo account become the channel worker's parts.
+"""
+
+from __future__ import annotations
+
+from bus.client import EngineClient
+from channels.apprise import AppriseSender
+from channels.contacts import Book, Method, Person, Rule
+from channels.plivo import Account, PlivoCallbacks, PlivoSender
+from channels.worker import Sender
+from engine.config import Config, parse_duration
+
+
+def book_of(config: Config) -> Book:
+    """Everyone's contact methods and rules, and each team's chat room."""
+    people = {}
+    for handle, user in config.users.items():
+        methods = {
+            name: Method(name, m.kind, m.address)
+            for name, m in user.contact_methods.items()
+        }
+        rules = {
+            urgency: tuple(Rule(parse_duration(r.delay), r.method) for r in found)
+            for urgency, found in user.notification_rules.items()
+        }
+        people[handle] = Person(handle, user.name, methods, rules)
+    rooms = {
+        name: Method("room", "apprise", team.chat_room)
+        for name, team in config.teams.items()
+        if team.chat_room
+    }
+    return Book(people, rooms)
+
+
+def account_of(config: Config, callback_url: str) -> Account | None:
+    """The Plivo account, with the URL Plivo calls back, if one is configured."""
+    plivo = config.plivo
+    if plivo is None:
+        return None
+    url = config.gateway.public_url or callback_url
+    return Account(plivo.auth_id, plivo.auth_token, plivo.number, url, plivo.api_url)
+
+
+def senders_of(config: Config, callback_url: str) -> dict[str, Sender]:
+    """A sender per delivery method the config can use."""
+    senders: dict[str, Sender] = {"apprise": AppriseSender()}
+    account = account_of(config, callback_url)
+    if account is not None:
+        senders["sms"] = PlivoSender(account, "sms")
+        senders["voice"] = PlivoSender(account, "voice")
+    return senders
+
+
+def callbacks_of(config: Config, callback_url: str, nc) -> PlivoCallbacks | None:
+    """Plivo's callback routes, sending commands over the bus, if Plivo is used."""
+    account = account_of(config, callback_url)
+    if account is None:
+        return None
+    return PlivoCallbacks(account, book_of(config), EngineClient(nc).reply)
