@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-from sqlalchemy import bindparam, delete, event, func, insert, select, update
+from sqlalchemy import bindparam, delete, event, func, insert, inspect, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -113,6 +113,13 @@ class Store:
         try:
             async with self.engine.begin() as conn:
                 await conn.run_sync(schema.metadata.create_all)
+                missing = await conn.run_sync(_missing_columns)
+                if missing:
+                    raise StoreError(
+                        f"the database {redact_url(self.url)} was made by an older "
+                        f"warroom (missing {', '.join(missing)}): move it aside and "
+                        "start again, or migrate it"
+                    )
                 found = await conn.execute(
                     select(schema.cursors.c.text).where(
                         schema.cursors.c.name == "epoch"
@@ -408,6 +415,18 @@ class Store:
                 .all()
             )
         return [dict(r) for r in rows]
+
+
+def _missing_columns(conn) -> list[str]:
+    """Columns the tables lack: `create_all` adds tables, never columns."""
+    inspector = inspect(conn)
+    missing = []
+    for table in schema.metadata.sorted_tables:
+        present = {column["name"] for column in inspector.get_columns(table.name)}
+        missing.extend(
+            f"{table.name}.{c.name}" for c in table.columns if c.name not in present
+        )
+    return missing
 
 
 def _driver_time(value: datetime, naive: bool):

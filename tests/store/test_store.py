@@ -186,3 +186,19 @@ async def test_repeats_update_count_last_seen_and_annotations_only(store):
     assert alerts[0]["last_seen_at"] == later
     assert alerts[0]["annotations"] == {"summary": "disk 97% 满"}
     assert alerts[0]["title"] == "disk 99% 磁盘"  # untouched
+
+
+async def test_a_database_from_an_older_warroom_is_named_not_crashed_on(tmp_path):
+    import sqlite3
+
+    from store.db import StoreError
+
+    path = tmp_path / "warroom.db"
+    old = sqlite3.connect(path)
+    old.execute("CREATE TABLE incidents (id INTEGER PRIMARY KEY, title TEXT)")
+    old.commit()
+    old.close()
+    with pytest.raises(
+        StoreError, match=r"older warroom \(missing incidents\.severity"
+    ):
+        await Store.open(sqlite_url(tmp_path))
