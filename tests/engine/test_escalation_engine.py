@@ -65,38 +65,47 @@ async def escalations(stack: Stack, incident: int) -> list[dict]:
     return [r for r in rows if r["type"] == "escalated"]
 
 
-async def notify_jobs(stack: Stack, count: int) -> list[wire.NotifyJob]:
-    js = stack.nc.jetstream()
-    sub = await js.pull_subscribe(wire.SUBJECT_NOTIFY_JOBS, durable="test-worker")
-    jobs: list[wire.NotifyJob] = []
+class JobListener:
+    """Every notify job published, seen as a plain subscriber of the subject.
 
-    async def fetched():
-        try:
-            msgs = await sub.fetch(count - len(jobs), timeout=0.5)
-        except TimeoutError:
-            return False
-        for msg in msgs:
-            jobs.append(wire.notify_job_decoder.decode(msg.data))
-            await msg.ack()
-        return len(jobs) >= count
+    The NOTIFY stream is a work queue that `up`'s channel worker consumes, so
+    the test listens beside it rather than taking the jobs away.
+    """
 
-    await wait_for(fetched, timeout=10)
-    return jobs
+    def __init__(self) -> None:
+        self.jobs: list[wire.NotifyJob] = []
+
+    async def start(self, stack: Stack) -> JobListener:
+        async def on_job(msg) -> None:
+            self.jobs.append(wire.notify_job_decoder.decode(msg.data))
+
+        await stack.nc.subscribe(wire.SUBJECT_NOTIFY_JOBS, cb=on_job)
+        return self
+
+    async def at_least(self, count: int) -> list[wire.NotifyJob]:
+        await wait_for(lambda: len(self.jobs) >= count)
+        return self.jobs
 
 
 async def test_an_unacknowledged_incident_reaches_level_2_and_its_people(running):
+    listener = await JobListener().start(running)
     incident = await open_incident(running)
     steps = await wait_for(
         lambda: _at_least(escalations(running, incident), 2), timeout=10
     )
     assert [s["data"]["level"] for s in steps] == [1, 2]
-    jobs = await notify_jobs(running, 2)
+    jobs = await listener.at_least(2)
     # One job per person reached, each saying why that person.
     assert [(j.user, j.level, j.why) for j in jobs] == [
         ("alice", 1, "on call in schedule primary, layer 1"),
         ("bob", 2, "named in the policy"),
     ]
-    assert (await running.store.notify_outbox()) == []
+    # Accepted by the bus, so the outbox lets them go.
+    await wait_for(lambda: _outbox_empty(running))
+
+
+async def _outbox_empty(stack: Stack) -> bool:
+    return await stack.store.notify_outbox() == []
 
 
 async def _at_least(rows, n: int):
@@ -145,8 +154,9 @@ async def test_an_override_is_on_call_and_is_the_one_notified(running):
     oncall = running.engine.escalator.answer(wire.GetOnCall(schedule="primary"))
     current = oncall.schedules[0].current
     assert (current.user, current.source) == ("carol", "override 1")
+    listener = await JobListener().start(running)
     incident = await open_incident(running)
-    jobs = await notify_jobs(running, 1)
+    jobs = await listener.at_least(1)
     assert (jobs[0].incident, jobs[0].user, jobs[0].why) == (
         incident, "carol", "on call in schedule primary, override 1",
     )  # fmt: skip
