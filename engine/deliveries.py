@@ -41,11 +41,14 @@ class Deliveries:
 
     async def run(self) -> None:
         """Consume results until cancelled, starting over after a failure."""
+        last_error = None
         while True:
             try:
                 consumer = await self._subscribe()
             except Exception as err:  # the bus is away: wait for the reconnect
-                log.debug("results consumer not ready error=%s", err)
+                level = logging.DEBUG if str(err) == last_error else logging.WARNING
+                log.log(level, "results consumer not ready error=%s", err)
+                last_error = str(err)
                 await asyncio.sleep(0.5)
                 continue
             try:
@@ -64,7 +67,7 @@ class Deliveries:
             STREAM,
             ConsumerConfig(
                 durable_name=CONSUMER,
-                ack_policy=AckPolicy.ALL,
+                ack_policy=AckPolicy.EXPLICIT,  # a work queue allows no other
                 ack_wait=60,
                 max_ack_pending=10_000,
                 filter_subject=wire.SUBJECT_NOTIFY_RESULTS,
@@ -100,7 +103,7 @@ class Deliveries:
                 engine._evict_if_resolved(incident)
         self.recorded += len(effects.events)
         try:
-            await msgs[-1].ack()  # AckPolicy.ALL: the whole batch
+            await asyncio.gather(*(msg.ack() for msg in msgs))
         except Exception as err:  # redelivered later: recorded twice, not lost
             log.warning("notify results not acknowledged error=%s", err)
 

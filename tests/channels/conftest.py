@@ -219,6 +219,20 @@ async def fake_plivo() -> AsyncIterator[FakePlivo]:
 # ---------------------------------------------------------------- config, bus
 
 
+# Alice first, then Bob: long delays, so a test sees only the level it waits for.
+ESCALATION = """
+services:
+  db: {team: database, escalation_policy: db-page}
+  checkout: {team: web}
+  edge: {team: web}
+escalation_policies:
+  db-page:
+    levels:
+      - {targets: [user:alice], delay: 10m}
+      - {targets: [user:bob], delay: 10m}
+"""
+
+
 def delivery_config(receiver: Receiver, plivo: FakePlivo, rules: str = "") -> str:
     """The shared test config with contact methods, rules and a Plivo account."""
     alice_rules = rules or "{high: [{method: push}], low: [{method: push}]}"
@@ -241,6 +255,7 @@ def delivery_config(receiver: Receiver, plivo: FakePlivo, rules: str = "") -> st
             "    contact_methods:\n"
             f"      sms: {{sms: '{BOB_PHONE}'}}",
         )
+        + ESCALATION
         + "plivo:\n"
         f"  auth_id: {AUTH_ID}\n"
         f"  auth_token: {AUTH_TOKEN}\n"
@@ -250,9 +265,15 @@ def delivery_config(receiver: Receiver, plivo: FakePlivo, rules: str = "") -> st
 
 
 @pytest.fixture
-def config(receiver, fake_plivo) -> Config:
+def rules() -> str:
+    """Alice's notification rules as YAML; a test parametrizes its own."""
+    return ""
+
+
+@pytest.fixture
+def config(receiver, fake_plivo, rules) -> Config:
     """Overrides the shared `config`: the `stack` fixture delivers with it."""
-    return parse_config(delivery_config(receiver, fake_plivo), "test.yaml")
+    return parse_config(delivery_config(receiver, fake_plivo, rules), "test.yaml")
 
 
 @pytest.fixture
