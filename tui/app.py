@@ -76,6 +76,7 @@ class WarroomApp(App[None]):
         self._nc: Client | None = None
         self._client: EngineClient | None = None
         self._pending: list[wire.Event] = []
+        self.expiring_silences: set[int] = set()  # ids a `silence_expiring` named
 
     def get_default_screen(self) -> Screen:
         return WallScreen() if self.wall else QueueScreen()
@@ -118,7 +119,7 @@ class WarroomApp(App[None]):
     def acknowledge(self, incident_id: int) -> None:
         """Acknowledge an incident as the console's user."""
         self._send(
-            wire.Ack(incident=incident_id, actor=self._actor()),
+            wire.Ack(incident=incident_id, actor=self.actor()),
             f"incident {incident_id} acknowledged",
         )
 
@@ -126,7 +127,7 @@ class WarroomApp(App[None]):
         """Resolve an incident with a close reason as the console's user."""
         self._send(
             wire.Resolve(
-                incident=incident_id, actor=self._actor(), reason=reason, note=note
+                incident=incident_id, actor=self.actor(), reason=reason, note=note
             ),
             f"incident {incident_id} resolved ({reason})",
         )
@@ -134,9 +135,35 @@ class WarroomApp(App[None]):
     def add_note(self, incident_id: int, text: str) -> None:
         """Add a note to an incident's timeline as the console's user."""
         self._send(
-            wire.AddNote(incident=incident_id, actor=self._actor(), text=text),
+            wire.AddNote(incident=incident_id, actor=self.actor(), text=text),
             f"note added to incident {incident_id}",
         )
+
+    def escalate(self, incident_id: int) -> None:
+        """Start the incident's next escalation level now."""
+        self._send(
+            wire.Escalate(incident=incident_id, actor=self.actor()),
+            f"incident {incident_id} escalated",
+        )
+
+    def reassign(self, incident_id: int, user: str) -> None:
+        """Give the incident to `user`, who must acknowledge it."""
+        self._send(
+            wire.Reassign(incident=incident_id, actor=self.actor(), user=user),
+            f"incident {incident_id} reassigned to {user}",
+        )
+
+    def snooze(self, incident_id: int, seconds: float, label: str) -> None:
+        """Quiet an acknowledged incident for `seconds` (`label` says how long)."""
+        self._send(
+            wire.Snooze(incident=incident_id, actor=self.actor(), seconds=seconds),
+            f"incident {incident_id} snoozed for {label}",
+        )
+
+    def actor(self) -> str:
+        """The handle the console acts as; the wall has no actions that act."""
+        assert self.user is not None
+        return self.user
 
     def report_failure(self, error: BaseException) -> None:
         """Show a failed piece of background work to the person, as a toast."""
@@ -232,10 +259,29 @@ class WarroomApp(App[None]):
             return
         events, self._pending = self._pending, []
         changed = self.board.apply_events(events)
+        self._warn_of_expiring_silences(events)
         for screen in self._console_screens():
             screen.take_events(events)
         if changed:
             self._show_board()
+
+    def _warn_of_expiring_silences(self, events: list[wire.Event]) -> None:
+        # The engine records one `silence_expiring` per incident the silence
+        # holds: one toast per silence is enough, and the wall shows none.
+        if self.wall:
+            return
+        fresh = {
+            int(event.data["silence"]): event
+            for event in events
+            if event.type == "silence_expiring" and "silence" in event.data
+        }
+        for silence, event in fresh.items():
+            if silence in self.expiring_silences:
+                continue
+            self.expiring_silences.add(silence)
+            self.notify(
+                event.text, title=f"silence {silence}", severity="warning", markup=False
+            )
 
     def _show_board(self) -> None:
         now = datetime.now(UTC)
@@ -249,10 +295,6 @@ class WarroomApp(App[None]):
         now = datetime.now(UTC)
         for screen in self._console_screens():
             screen.tick(now)
-
-    def _actor(self) -> str:
-        assert self.user is not None  # the wall has no actions that act
-        return self.user
 
 
 async def run_console(bus_url: str, user: str | None, wall: bool = False) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from rich.text import Text
 from textual import on
@@ -14,6 +16,7 @@ from textual.widgets import Button, Input, Label, OptionList
 from textual.widgets.option_list import Option
 
 from bus import wire
+from tui.durations import InputProblem, parse_duration, parse_start
 
 REASON_HELP = {
     "fixed": "the problem was real and is fixed",
@@ -115,3 +118,248 @@ class NoteDialog(ModalScreen[str | None]):
     def action_cancel(self) -> None:
         """Close the dialog without a note."""
         self.dismiss(None)
+
+
+class ReassignDialog(ModalScreen[str | None]):
+    """Ask whom to give the incident to, from the configured users."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel")]
+
+    def __init__(
+        self, incident: wire.IncidentSummary, users: list[wire.UserView]
+    ) -> None:
+        super().__init__()
+        self.incident = incident
+        self.users = [u for u in users if u.handle != incident.owner]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(
+                Text(f"Reassign incident {self.incident.id}: {self.incident.title}"),
+                classes="dialog-title",
+            )
+            yield Label(Text(f"Owner now: {self.incident.owner or 'nobody'}"))
+            yield OptionList(
+                *(Option(f"{u.handle:<12} {u.name}", id=u.handle) for u in self.users),
+                id="user",
+            )
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Reassign", variant="primary", id="submit")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        if self.users:
+            self.query_one("#user", OptionList).highlighted = 0
+
+    @on(OptionList.OptionSelected, "#user")
+    @on(Button.Pressed, "#submit")
+    def submit(self) -> None:
+        """Reassign to the highlighted user."""
+        users = self.query_one("#user", OptionList)
+        if users.highlighted is None:
+            self.notify("choose someone to reassign to", severity="warning")
+            return
+        self.dismiss(self.users[users.highlighted].handle)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        """Close the dialog without reassigning."""
+        self.dismiss(None)
+
+
+@dataclass(frozen=True, slots=True)
+class Duration:
+    """How long, in seconds, and as the person wrote it."""
+
+    seconds: float
+    label: str
+
+
+class SnoozeDialog(ModalScreen[Duration | None]):
+    """Ask how long to snooze an acknowledged incident."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel")]
+
+    def __init__(self, incident: wire.IncidentSummary) -> None:
+        super().__init__()
+        self.incident = incident
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(
+                Text(f"Snooze incident {self.incident.id}: {self.incident.title}"),
+                classes="dialog-title",
+            )
+            yield Label("It returns to triggered when the snooze ends.")
+            yield Input(value="15m", placeholder="15m, 1h, 1h30m", id="duration")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Snooze", variant="primary", id="submit")
+                yield Button("Cancel", id="cancel")
+
+    @on(Input.Submitted, "#duration")
+    @on(Button.Pressed, "#submit")
+    def submit(self) -> None:
+        """Snooze for the duration typed, if it reads as one."""
+        text = self.query_one("#duration", Input).value.strip()
+        try:
+            seconds = parse_duration(text)
+        except InputProblem as err:
+            self.notify(str(err), severity="warning", markup=False)
+            return
+        self.dismiss(Duration(seconds, text))
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        """Close the dialog without snoozing."""
+        self.dismiss(None)
+
+
+@dataclass(frozen=True, slots=True)
+class SilenceRequest:
+    """A silence to add: matchers, how long, and why."""
+
+    matchers: list[str]
+    duration: Duration
+    comment: str
+
+
+class SilenceDialog(ModalScreen[SilenceRequest | None]):
+    """Ask for a silence's matchers, its duration and a comment."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("Add a silence", classes="dialog-title")
+            yield Label("Matchers, all of which must hold: name=value, !=, =~, !~")
+            yield Input(
+                placeholder="service=db 'severity=~warning|info'", id="matchers"
+            )
+            yield Input(value="2h", placeholder="for how long: 30m, 2h", id="duration")
+            yield Input(placeholder="comment: why, for whoever reads it", id="comment")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Silence", variant="warning", id="submit")
+                yield Button("Cancel", id="cancel")
+
+    @on(Input.Submitted, "#comment")
+    @on(Button.Pressed, "#submit")
+    def submit(self) -> None:
+        """Add the silence, once every field reads."""
+        try:
+            request = self._request()
+        except InputProblem as err:
+            self.notify(str(err), severity="warning", markup=False)
+            return
+        self.dismiss(request)
+
+    @on(Input.Submitted, "#matchers, #duration")
+    def next_field(self) -> None:
+        """Enter in a field moves to the next one."""
+        self.focus_next()
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        """Close the dialog without a silence."""
+        self.dismiss(None)
+
+    def _request(self) -> SilenceRequest:
+        try:
+            matchers = shlex.split(self.query_one("#matchers", Input).value)
+        except ValueError as err:
+            raise InputProblem(f"matchers: {err}") from err
+        if not matchers:
+            raise InputProblem("a silence needs at least one matcher")
+        text = self.query_one("#duration", Input).value.strip()
+        duration = Duration(parse_duration(text), text)
+        comment = self.query_one("#comment", Input).value.strip()
+        if not comment:
+            raise InputProblem("a silence needs a comment: why, for whoever reads it")
+        return SilenceRequest(matchers, duration, comment)
+
+
+@dataclass(frozen=True, slots=True)
+class OverrideRequest:
+    """An override to add: who is on call in which schedule, from when to when."""
+
+    schedule: str
+    user: str
+    start: datetime
+    end: datetime
+    replacing: str | None
+
+
+class OverrideDialog(ModalScreen[OverrideRequest | None]):
+    """Ask for a schedule, a person, a start, a duration and whom it replaces."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel")]
+
+    def __init__(self, schedules: list[str], users: list[wire.UserView]) -> None:
+        super().__init__()
+        self.schedules = schedules
+        self.users = users
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("Add an override", classes="dialog-title")
+            with Horizontal(classes="dialog-choices"):
+                yield OptionList(
+                    *(Option(name, id=name) for name in self.schedules), id="schedule"
+                )
+                yield OptionList(
+                    *(
+                        Option(f"{u.handle:<12} {u.name}", id=u.handle)
+                        for u in self.users
+                    ),
+                    id="user",
+                )
+            yield Input(
+                value="now", placeholder="from: now, +2h, 2025-03-30 09:00", id="start"
+            )
+            yield Input(value="8h", placeholder="for how long: 8h, 1d", id="duration")
+            yield Input(placeholder="replacing (optional handle)", id="replacing")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Add override", variant="primary", id="submit")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        for list_id, items in (("#schedule", self.schedules), ("#user", self.users)):
+            if items:
+                self.query_one(list_id, OptionList).highlighted = 0
+
+    @on(Input.Submitted, "#replacing")
+    @on(Button.Pressed, "#submit")
+    def submit(self) -> None:
+        """Add the override, once every field reads."""
+        try:
+            request = self._request(datetime.now(UTC))
+        except InputProblem as err:
+            self.notify(str(err), severity="warning", markup=False)
+            return
+        self.dismiss(request)
+
+    @on(OptionList.OptionSelected)
+    @on(Input.Submitted, "#start, #duration")
+    def next_field(self) -> None:
+        """Enter in a list or a field moves to the next one."""
+        self.focus_next()
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        """Close the dialog without an override."""
+        self.dismiss(None)
+
+    def _request(self, now: datetime) -> OverrideRequest:
+        schedule = self.query_one("#schedule", OptionList).highlighted
+        user = self.query_one("#user", OptionList).highlighted
+        if schedule is None or user is None:
+            raise InputProblem("choose a schedule and a person")
+        start = parse_start(self.query_one("#start", Input).value, now)
+        seconds = parse_duration(self.query_one("#duration", Input).value)
+        replacing = self.query_one("#replacing", Input).value.strip() or None
+        return OverrideRequest(
+            schedule=self.schedules[schedule],
+            user=self.users[user].handle,
+            start=start,
+            end=start + timedelta(seconds=seconds),
+            replacing=replacing,
+        )

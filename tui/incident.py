@@ -1,4 +1,9 @@
-"""One incident: its header, its alerts and its timeline as it grows."""
+"""One incident: its header, its escalation clock, its alerts and its timeline.
+
+Each alert says whether it paged and, if not, which stage held it and why. The
+escalation line counts down to the next level once a second and is fetched
+again whenever an event may have moved it.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ from textual.widgets import DataTable, Footer, Header, Label, Static
 
 from bus import wire
 from tui.board import Board
-from tui.render import Palette, clock, incident_status
+from tui.render import Palette, clock, escalation_text, incident_status, paged_text
 from tui.screen import ResponderScreen
 from tui.widgets import BusBanner
 
@@ -22,6 +27,7 @@ ALERT_COLUMNS = (
     ("dedup_key", "DEDUP_KEY"),
     ("count", "COUNT"),
     ("title", "TITLE"),
+    ("paged", "PAGED"),
 )
 TIMELINE_COLUMNS = (
     ("at", "WHEN"),
@@ -29,8 +35,17 @@ TIMELINE_COLUMNS = (
     ("actor", "ACTOR"),
     ("text", "TEXT"),
 )
-# Events that change the alerts of an incident, which events do not carry.
-ALERT_EVENTS = frozenset({"alert_added", "alert_updated", "alert_resolved", "reopened"})
+# Events that change the alerts of an incident (or whether they paged), which
+# events do not carry.
+ALERT_EVENTS = frozenset(
+    {"alert_added", "alert_updated", "alert_resolved", "reopened"}
+    | {"suppressed", "released", "group_full"}
+)
+# Events that move the escalation: the countdown is fetched again after them.
+ESCALATION_EVENTS = frozenset(
+    {"escalated", "acknowledged", "snoozed", "unacknowledged", "reassigned"}
+    | {"opened", "reopened", "resolved", "released"}
+)
 RELOAD_DELAY = 0.3  # seconds: one alerts refetch for a burst of alert events
 
 
@@ -45,6 +60,7 @@ class IncidentScreen(ResponderScreen):
         self.events: dict[int, wire.Event] = {}
         self._shown_up_to = 0
         self._reload_due = False
+        self.escalation: wire.EscalationView | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -52,6 +68,7 @@ class IncidentScreen(ResponderScreen):
         yield Static(id="incident-title")
         yield Static(id="incident-status")
         yield Static(id="incident-place")
+        yield Static(id="incident-escalation")
         yield Label("Alerts", classes="section")
         yield DataTable(id="alerts", cursor_type="row", zebra_stripes=True)
         yield Label("Timeline", classes="section")
@@ -68,6 +85,7 @@ class IncidentScreen(ResponderScreen):
                 table.add_column(label, key=key)
         self._show_header(datetime.now(UTC))
         self.load_detail()
+        self.load_escalation()
 
     @work(group="detail", exclusive=True, exit_on_error=False)
     async def load_detail(self) -> None:
@@ -76,6 +94,16 @@ class IncidentScreen(ResponderScreen):
         self._take_summary(detail.incident)
         self._show_alerts(detail.alerts)
         self._add_events(detail.timeline)
+
+    @work(group="escalation", exclusive=True, exit_on_error=False)
+    async def load_escalation(self) -> None:
+        """Fetch where the incident stands in its escalation."""
+        view = await self.console.engine().query(
+            wire.GetEscalation(incident=self.incident.id)
+        )
+        assert isinstance(view, wire.EscalationView)
+        self.escalation = view
+        self._show_escalation(datetime.now(UTC))
 
     def show_board(self, board: Board, now: datetime) -> None:
         held = board.incidents.get(self.incident.id)
@@ -93,12 +121,15 @@ class IncidentScreen(ResponderScreen):
         if not self._reload_due and any(e.type in ALERT_EVENTS for e in mine):
             self._reload_due = True
             self.set_timer(RELOAD_DELAY, self._reload_alerts)
+        if any(e.type in ESCALATION_EVENTS for e in mine):
+            self.load_escalation()  # exclusive: a burst costs one answer
 
     def tick(self, now: datetime) -> None:
         self._show_header(now)
 
     def reload(self) -> None:
         self.load_detail()
+        self.load_escalation()
 
     def selected_incident(self) -> wire.IncidentSummary | None:
         return self.incident
@@ -128,6 +159,12 @@ class IncidentScreen(ResponderScreen):
                 f" · {incident.alert_count} alert(s)"
             )
         )
+        self._show_escalation(now)
+
+    def _show_escalation(self, now: datetime) -> None:
+        self.query_one("#incident-escalation", Static).update(
+            Text(escalation_text(self.escalation, self.incident, now))
+        )
 
     def _show_alerts(self, alerts: list[wire.AlertView]) -> None:
         palette = Palette(self.app.get_css_variables())
@@ -140,6 +177,10 @@ class IncidentScreen(ResponderScreen):
                 Text(alert.dedup_key),
                 Text(str(alert.count)),
                 Text(alert.title),
+                Text(
+                    paged_text(alert),
+                    style=palette.warning if alert.held_by and not alert.paged else "",
+                ),
                 key=f"{alert.integration}/{alert.dedup_key}",
             )
 

@@ -13,6 +13,7 @@ from rich.style import Style
 from rich.text import Text
 
 from bus import wire
+from tui.durations import countdown
 
 
 def age(at: datetime, now: datetime) -> str:
@@ -55,6 +56,7 @@ class Palette:
             "resolved": Style(color=muted),
         }
         self.muted = Style(color=muted)
+        self.warning = Style(color=warning, bold=True)
 
     def severity_cell(self, severity: str) -> Text:
         """The severity of an incident or alert, in its colour."""
@@ -99,3 +101,41 @@ def incident_status(incident: wire.IncidentSummary, now: datetime) -> str:
         f"opened {age(incident.created_at, now)} ago at {clock(incident.created_at)}"
     )
     return f"{incident.severity} · {status} · {opened}"
+
+
+def paged_text(alert: wire.AlertView) -> str:
+    """`paged`, or which stage held the alert and why, as `warroom show` says."""
+    if alert.paged:
+        return f"paged after {alert.held_reason}" if alert.held_by else "paged"
+    if alert.held_by:
+        return f"held by {alert.held_by}: {alert.held_detail or alert.held_reason}"
+    return "-"
+
+
+def escalation_text(
+    view: wire.EscalationView | None, incident: wire.IncidentSummary, now: datetime
+) -> str:
+    """One line on where the escalation stands, with its clock ticking."""
+    if incident.state == "resolved":
+        return "escalation: stopped, the incident is resolved"
+    if view is None:
+        return "escalation: loading"
+    if view.snoozed_until is not None:
+        return (
+            f"snoozed: back to triggered in {countdown(view.snoozed_until, now)}"
+            f" (at {clock(view.snoozed_until)})"
+        )
+    if view.policy is None:
+        return "escalation: none running (no policy for the service, or no page)"
+    name = f"escalation {view.policy}"
+    if view.exhausted:
+        return f"{name}: exhausted after {view.repeat + 1} pass(es) of {view.levels}"
+    level = f"level {view.next_level} of {view.levels}"
+    if view.repeat:
+        level += f", repeat {view.repeat}"
+    if view.due_at is not None:
+        return f"{name}: {level} in {countdown(view.due_at, now)}"
+    text = f"{name}: paused while acknowledged; {level} next"
+    if view.ack_due_at is not None:
+        text += f"; ack due: back to triggered in {countdown(view.ack_due_at, now)}"
+    return text

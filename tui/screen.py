@@ -5,13 +5,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, cast
 
+from textual import work
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from bus import wire
 from tui.board import Board
-from tui.dialogs import NoteDialog, Resolution, ResolveDialog
+from tui.dialogs import (
+    Duration,
+    NoteDialog,
+    ReassignDialog,
+    Resolution,
+    ResolveDialog,
+    SnoozeDialog,
+)
 
 if TYPE_CHECKING:
     from tui.app import WarroomApp
@@ -53,6 +61,9 @@ class ResponderScreen(ConsoleScreen):
         Binding("a", "acknowledge", "Acknowledge", id="acknowledge"),
         Binding("r", "resolve", "Resolve", id="resolve"),
         Binding("n", "note", "Note", id="note"),
+        Binding("e", "escalate", "Escalate now", id="escalate"),
+        Binding("R", "reassign", "Reassign", id="reassign"),
+        Binding("z", "snooze", "Snooze", id="snooze"),
     ]
 
     def action_acknowledge(self) -> None:
@@ -85,9 +96,44 @@ class ResponderScreen(ConsoleScreen):
 
         self.app.push_screen(NoteDialog(incident), add)
 
+    def action_escalate(self) -> None:
+        """Start the next escalation level now."""
+        incident = self._target()
+        if incident is not None:
+            self.console.escalate(incident.id)
+
+    def action_reassign(self) -> None:
+        """Ask whom to give the incident to, then reassign it."""
+        incident = self._target()
+        if incident is not None:
+            self._ask_whom(incident)
+
+    def action_snooze(self) -> None:
+        """Ask for how long, then snooze the incident."""
+        incident = self._target()
+        if incident is None:
+            return
+
+        def snooze(choice: Duration | None) -> None:
+            if choice is not None:
+                self.console.snooze(incident.id, choice.seconds, choice.label)
+
+        self.app.push_screen(SnoozeDialog(incident), snooze)
+
     def selected_incident(self) -> wire.IncidentSummary | None:
         """The incident the keys act on."""
         raise NotImplementedError
+
+    @work(group="users", exclusive=True, exit_on_error=False)
+    async def _ask_whom(self, incident: wire.IncidentSummary) -> None:
+        """Load the users, then show the reassign dialog."""
+        users = await self.console.engine().users()
+
+        def reassign(user: str | None) -> None:
+            if user:
+                self.console.reassign(incident.id, user)
+
+        self.app.push_screen(ReassignDialog(incident, users), reassign)
 
     def _target(self) -> wire.IncidentSummary | None:
         incident = self.selected_incident()

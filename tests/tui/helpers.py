@@ -160,3 +160,23 @@ class Relay:
         finally:
             writer.close()
             self._writers.discard(writer)
+
+
+def shown(app: WarroomApp, selector: str) -> str:
+    """The text a Static on the top screen shows."""
+    return str(app.screen.query_one(selector).render())
+
+
+def rows_of(app: WarroomApp, selector: str) -> list[dict[str, str]]:
+    """The rows of a table on the top screen."""
+    return table_rows(app.screen.query_one(selector, DataTable))
+
+
+async def open_incident(client, count: int = 1) -> list[wire.IncidentSummary]:
+    """Wait until the engine holds `count` open incidents; oldest first."""
+
+    async def found():
+        incidents = await client.incidents("open")
+        return incidents if len(incidents) == count else None
+
+    return sorted(await wait_for(found), key=lambda i: i.id)
