@@ -6,17 +6,23 @@ from datetime import UTC, datetime
 
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header, Static
 
 from bus import wire
 from tui.board import Board
 from tui.incident import IncidentScreen
 from tui.screen import ResponderScreen
+from tui.silences import SilencesScreen
 from tui.widgets import BusBanner, IncidentTable
 
 
 class QueueScreen(ResponderScreen):
     """The responder's queue; enter opens the incident under the cursor."""
+
+    BINDINGS = [
+        Binding("s", "silences", "Silences", id="silences"),
+    ]
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -35,6 +41,10 @@ class QueueScreen(ResponderScreen):
         incident = self.selected_incident()
         if incident is not None:
             self.app.push_screen(IncidentScreen(incident))
+
+    def action_silences(self) -> None:
+        """Show the active silences."""
+        self.app.push_screen(SilencesScreen())
 
     def show_board(self, board: Board, now: datetime) -> None:
         incidents = board.ordered()
