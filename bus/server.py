@@ -148,6 +148,12 @@ class EmbeddedServer:
             process.wait()
         self._process = None
 
+    async def exited(self, interval: float = 0.5) -> int:
+        """Wait until the server process ends; its exit status."""
+        while self._process is not None and self._process.poll() is None:
+            await asyncio.sleep(interval)
+        return self._process.returncode if self._process else 0
+
     @property
     def pid(self) -> int | None:
         return self._process.pid if self._process else None

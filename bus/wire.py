@@ -325,9 +325,17 @@ class IncidentList(Wire, tag="incident_list"):
 
 
 class IncidentDetail(Wire, tag="incident_detail"):
+    """An incident with its alerts and timeline, bounded to fit one message.
+
+    A huge incident keeps its first alerts and its newest events; the
+    `*_omitted` counts say how many were left out.
+    """
+
     incident: IncidentSummary
     alerts: list[AlertView]
     timeline: list[Event]
+    alerts_omitted: int = 0
+    timeline_omitted: int = 0
 
 
 class Snapshot(Wire, tag="snapshot"):

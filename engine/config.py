@@ -19,6 +19,7 @@ from engine.core.matchers import Matcher, MatcherError, parse_matcher
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_TOKEN = re.compile(r"^[A-Za-z0-9._~-]+$")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
 _CLOCK = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*$")
 _SHIFT = re.compile(r"^\s*(\d+)\s*(h|d|w)\s*$")
@@ -439,6 +440,10 @@ def _check_integrations(config: Config, problems: list[str], kinds: set[str]) ->
             )
         if len(integration.token) < 16:
             problems.append(f"{path}.token: too short, use at least 16 characters")
+        elif not _TOKEN.match(integration.token):
+            problems.append(
+                f"{path}.token: use only letters, digits and . _ ~ - (it goes in a URL)"
+            )
         if integration.token in seen:
             problems.append(
                 f"{path}.token: the same token as "
@@ -565,12 +570,27 @@ def _check_contacts(config: Config, problems: list[str]) -> None:
     problems.extend(contacts.problems_of(config))
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """YAML's safe loader, but a key given twice is an error, not a silent win."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
 def parse_config(
     text: str, source: str = "config", kinds: set[str] | None = None
 ) -> Config:
     """Validate YAML text; raise ConfigError naming every problem by its path."""
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader underneath
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -601,6 +621,9 @@ def load_config(path: str | Path) -> Config:
         text = path.read_text(encoding="utf-8")
     except OSError as err:
         raise ConfigError([f"cannot read: {err.strerror or err}"], str(path)) from err
+    except UnicodeDecodeError as err:
+        problem = f"not UTF-8 text (byte {err.start} is {err.object[err.start]:#04x})"
+        raise ConfigError([problem], str(path)) from err
     config = parse_config(text, str(path))
     return config
 

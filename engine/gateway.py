@@ -183,8 +183,8 @@ class Gateway:
         if alerts:
             await self._publish(alerts)
         elif context.notes:
-            log.info(
-                "payload ignored integration=%s reason=%s",
+            log.info(  # %r: a sender's text never forges a log line
+                "payload ignored integration=%s reason=%r",
                 name,
                 "; ".join(context.notes),
             )
@@ -195,7 +195,9 @@ class Gateway:
         self, context: ParseContext, err: PayloadRejected, body: bytes | None
     ) -> None:
         self.rejected += 1
-        log.info("payload rejected integration=%s reason=%s", context.integration, err)
+        log.info(
+            "payload rejected integration=%s reason=%r", context.integration, str(err)
+        )
         record = RejectedBody(
             integration=context.integration,
             kind=context.kind,

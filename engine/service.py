@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 CONSUMER = "engine"
 BATCH = 1000
+MAX_REPLY = 900 * 1024  # below nats-server's default max_payload of 1 MB
 CURSOR_ALERTS = "alerts_applied"
 CURSOR_PUBLISHED = "events_published"
 
@@ -500,6 +501,8 @@ class Engine:
         )
 
     async def _incident_for(self, incident_id: int):
+        if not _valid_id(incident_id):
+            return None
         # A resolved incident in its reopen window is the core's own object.
         incident = self.state.incidents.get(
             incident_id
@@ -518,9 +521,18 @@ class Engine:
             self.state.incidents.pop(incident.id, None)
 
     async def _reply(self, msg, reply: wire.Wire) -> None:
-        if msg.reply:
-            with contextlib.suppress(Exception):
-                await msg.respond(wire.encode(reply))
+        if not msg.reply:
+            return
+        payload = wire.encode(reply)
+        if len(payload) > MAX_REPLY:
+            log.warning(
+                "reply too large subject=%s bytes=%d", msg.subject, len(payload)
+            )
+            payload = wire.encode(wire.QueryFailed(error="the answer is too large"))
+        try:
+            await msg.respond(payload)
+        except Exception as err:  # the asker is gone or the bus is down
+            log.warning("reply failed subject=%s error=%s", msg.subject, err)
 
     # ------------------------------------------------------------ queries
 
@@ -567,15 +579,17 @@ class Engine:
         return wire.QueryFailed(error="unknown query")
 
     async def _detail(self, incident_id: int) -> wire.QueryReply:
-        found = await self.store.incident(incident_id)
+        found = (
+            await self.store.incident(incident_id) if _valid_id(incident_id) else None
+        )
         if found is None:
             return wire.QueryFailed(error=f"no incident {incident_id}")
         row, alerts = found
         timeline = await self.store.timeline(incident_id)
-        return wire.IncidentDetail(
-            incident=views.summary_from_row(row),
-            alerts=[views.alert_view(a) for a in alerts],
-            timeline=[views.event_of(e) for e in timeline],
+        return bounded_detail(
+            views.summary_from_row(row),
+            [views.alert_view(a) for a in alerts],
+            [views.event_of(e) for e in timeline],
         )
 
     async def _snapshot(self, recent: int) -> wire.Snapshot:
@@ -598,3 +612,27 @@ def _orphan_row(alert: wire.Alert) -> dict:
         "title": alert.title,
         "received_at": alert.received_at or utcnow(),
     }
+
+
+def _valid_id(incident_id: int) -> bool:
+    """Ids are positive 64-bit integers; anything else names no incident."""
+    return 0 < incident_id < 2**63
+
+
+def bounded_detail(
+    summary: wire.IncidentSummary, alerts: list, timeline: list
+) -> wire.IncidentDetail:
+    """The detail, halving its alerts and events until it fits one message."""
+    keep_alerts, keep_events = len(alerts), len(timeline)
+    while True:
+        detail = wire.IncidentDetail(
+            incident=summary,
+            alerts=alerts[:keep_alerts],
+            timeline=timeline[len(timeline) - keep_events :],
+            alerts_omitted=len(alerts) - keep_alerts,
+            timeline_omitted=len(timeline) - keep_events,
+        )
+        if len(wire.encode(detail)) <= MAX_REPLY or keep_alerts + keep_events <= 2:
+            return detail
+        keep_alerts = max(1, keep_alerts // 2) if keep_alerts else 0
+        keep_events = max(1, keep_events // 2) if keep_events else 0

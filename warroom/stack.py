@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +22,36 @@ from warroom import delivery
 log = logging.getLogger(__name__)
 
 STOP_TIMEOUT = 15.0  # seconds for each part; the nats-server gets 10 s of its own
+
+
+class DataDirInUse(Exception):
+    """Another `warroom up` runs on this data directory."""
+
+
+def lock_data_dir(data_dir: Path):
+    """Hold an exclusive lock on the data directory for as long as we run.
+
+    A second `up` on the same directory would take over the JetStream store
+    and the database under the first; the kernel drops the lock when the
+    holder dies, even by SIGKILL, so a crash never leaves it stuck.
+    """
+    path = data_dir / "up.lock"
+    handle = open(path, "a+")  # noqa: SIM115 - held until the process ends
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "unknown"
+        handle.close()
+        raise DataDirInUse(
+            f"the data directory {data_dir} is in use by another warroom up "
+            f"(pid {holder}); stop it first or pass another --data"
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return handle
 
 
 @dataclass
@@ -48,11 +80,13 @@ class Stack:
     worker: Worker | None = None
     runner: object = None
     bus_url: str = ""
+    _lock: object = field(default=None, repr=False)
     _stopped: bool = field(default=False, repr=False)
 
     async def start(self) -> None:
         s = self.settings
         s.data_dir.mkdir(parents=True, exist_ok=True)
+        self._lock = lock_data_dir(s.data_dir)
         if s.nats_url:
             self.bus_url = s.nats_url
         else:
@@ -80,6 +114,7 @@ class Stack:
         await self._start_delivery(js)
         self.runner = await serve(self.gateway, s.http_host, s.http_port)
         write_bus_url(s.data_dir, self.bus_url)
+        (s.data_dir / "http.url").write_text(f"http://{s.http_host}:{s.http_port}\n")
 
     async def _start_delivery(self, js) -> None:
         """The channel worker, and Plivo's callbacks mounted on the gateway."""
@@ -110,6 +145,9 @@ class Stack:
         for name, step in steps:
             if step:
                 await _bounded(name, step)
+        if self._lock is not None:
+            self._lock.close()  # releases the data directory
+            self._lock = None
         log.info("stopped")
 
 

@@ -11,6 +11,7 @@ SNS signatures are not verified: the secret token in the URL authenticates.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
@@ -56,13 +57,25 @@ def _records(records: Any, context: ParseContext) -> list[Alert]:
     return alerts
 
 
+_SNS_URL = re.compile(r"^https://sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[^\s]*$")
+
+
+def _confirmation(envelope: dict) -> str:
+    """How to confirm: the SubscribeURL only when it is really AWS SNS's."""
+    url = text(envelope.get("SubscribeURL"))
+    if not url:
+        return "it carries no SubscribeURL"
+    if not _SNS_URL.match(url):
+        return "its SubscribeURL is not an AWS SNS address, so it is not shown"
+    return f"to confirm, open {url}"
+
+
 def _envelope(envelope: dict, path: str, context: ParseContext) -> list[Alert]:
     kind = text(envelope.get("Type"))
     topic = text(envelope.get("TopicArn"))
     if kind in _CONFIRMATIONS:
-        url = text(envelope.get("SubscribeURL")) or "(no SubscribeURL)"
         return context.ignore(
-            f"SNS {kind} for topic {topic or '?'}; to confirm, open {url}"
+            f"SNS {kind} for topic {topic or '?'}; {_confirmation(envelope)}"
         )
     if kind != "Notification":
         raise reject(

@@ -82,3 +82,33 @@ def test_an_unknown_integration_time_zone_is_named():
         "  z: {kind: generic, token: 0123456789abcdef, timezone: Mars/Base}\n"
     )
     assert "integrations.z.timezone: unknown time zone 'Mars/Base'" in problems
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        # YAML keeps the last of two equal keys silently; a config must not.
+        ("users:\n  u: {name: A}\n  u: {name: B}\n", "duplicate key 'u'"),
+        # A token goes into a URL: no spaces, slashes or percent signs.
+        (
+            "integrations: {p: {kind: generic, token: 'sixteen chars w/ /?'}}\n",
+            "integrations.p.token: use only letters, digits",
+        ),
+        (
+            "integrations: {p: {kind: generic, token: '                '}}\n",
+            "token: use only",
+        ),
+    ],
+)
+def test_config_mistakes_yaml_lets_through(text, problem):
+    assert any(problem in p for p in problems_of(text)), problems_of(text)
+
+
+def test_a_config_that_is_not_utf8_is_named(tmp_path):
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("users: {u: {name: Jos\u00e9}}\n".encode("latin-1"))
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert caught.value.problems == [
+        "not UTF-8 text (byte 21 is 0xe9)"
+    ]  # "users: {u: {name: Jos" is 21 bytes

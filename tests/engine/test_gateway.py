@@ -161,3 +161,51 @@ async def test_tokens_never_reach_the_log(stack, http, caplog):
     text = caplog.text
     assert "payload rejected integration=prometheus" in text  # the log did run
     assert AM_TOKEN not in text and wrong not in text
+
+
+async def test_a_huge_incident_still_opens_bounded_to_one_message(stack, http):
+    import json
+
+    from bus.client import EngineClient
+
+    def body(start: int) -> bytes:
+        alerts = [
+            {"status": "firing", "fingerprint": f"big-{i}",
+             "labels": {"alertname": "Big", "service": "db", "n": str(i)},
+             "annotations": {f"a{k}": "x" * 16000 for k in range(4)}}
+            for i in range(start, start + 6)
+        ]  # fmt: skip
+        return json.dumps({"groupKey": "big", "alerts": alerts}).encode()
+
+    for start in (0, 6, 12):
+        async with http.post(gateway_url(stack), data=body(start)) as response:
+            assert response.status == 202
+    client = EngineClient(stack.nc)
+    found = await wait_for(lambda: stack.store.incidents(None))
+    await wait_for(lambda: stack.engine.processed == 18)
+    detail = await client.incident(found[0]["id"])
+    # 18 alerts of 64 KB each do not fit one NATS message: the first ones do,
+    # and the answer says how many were left out instead of timing out.
+    assert detail.incident.alert_count == 18
+    assert 0 < len(detail.alerts) < 18
+    assert detail.alerts_omitted == 18 - len(detail.alerts)
+
+
+async def test_a_sender_cannot_forge_log_lines(stack, http, caplog):
+    import json
+
+    from tests.conftest import SOURCE_TOKENS
+
+    caplog.set_level("INFO")
+    forged = "arn:x\n2026-12-04 15:10:00,000 ERROR engine.service FORGED"
+    body = {"Type": "SubscriptionConfirmation", "TopicArn": forged, "Message": "m"}
+    url = gateway_url(stack, SOURCE_TOKENS["cloudwatch_sns"])
+    async with http.post(url, data=json.dumps(body)) as response:
+        assert response.status == 202
+    assert "payload ignored integration=cloudwatch" in caplog.text
+    # The sender's newline stays inside the one log line, escaped.
+    assert not any(
+        "FORGED" in r.getMessage().split("\n", 1)[-1]
+        for r in caplog.records
+        if "\n" in r.getMessage()
+    )

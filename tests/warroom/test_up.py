@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import threading
 import time
@@ -250,3 +251,46 @@ def test_up_keeps_its_store_on_postgresql(config_file, tmp_path, postgres_url):
         assert cli(up.data, "ack", str(incident["id"]), "--as", "carol").returncode == 0
         assert cli_json(up.data, "show", str(incident["id"]))["owner"] == "carol"
     assert not (up.data / "warroom.db").exists()  # nothing went to SQLite
+
+
+def test_a_second_up_on_the_same_data_directory_refuses_and_harms_nothing(
+    up, config_file
+):
+    second = UpProcess(config_file, up.data)
+    with pytest.raises(AssertionError, match="exited"):
+        second.start(timeout=20)
+    assert second.process.returncode == 1
+    log = second.log.read_text()
+    assert f"is in use by another warroom up (pid {up.process.pid})" in log
+    # The first one still serves, on the same bus.
+    up.wait_healthy(5)
+    assert (
+        cli(
+            up.data, "send", "still here", "--service", "db", "--severity", "info"
+        ).returncode
+        == 0
+    )
+
+
+def test_up_stops_with_an_error_when_its_nats_server_dies(up):
+    server_pid = int((up.data / "nats-server.pid").read_text())
+    os.kill(server_pid, signal.SIGKILL)
+    assert up.process.wait(20) == 1
+    assert "the embedded nats-server exited" in up.log.read_text()
+
+
+@pytest.mark.parametrize("incident", ["0", "-3", "99999999999999999999999"])
+def test_incident_numbers_out_of_range_name_no_incident(up, incident):
+    for verb in (["show", incident], ["ack", incident, "--as", "alice"]):
+        done = cli(up.data, *verb)
+        assert done.returncode == 1
+        assert done.stderr.strip() == f"warroom: no incident {int(incident)}"
+
+
+def test_notes_cannot_drive_the_terminal(up):
+    cli(up.data, "send", "disk full", "--service", "db", "--severity", "error")
+    incident = wait_until(lambda: cli_json(up.data, "incidents"))[0]["id"]
+    cli(up.data, "note", str(incident), "--as", "bob", "a\x1b[2Jb\u202ec")
+    shown = cli(up.data, "show", str(incident)).stdout
+    assert "\x1b" not in shown and "\u202e" not in shown
+    assert "a\\x1b[2Jb\\u202ec" in shown

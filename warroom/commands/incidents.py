@@ -15,6 +15,7 @@ from warroom.common import (
     iso,
     login_name,
     out,
+    printable,
     table,
 )
 
@@ -156,7 +157,7 @@ async def list_incidents(args) -> int:
             i.service or "-",
             i.owner or "-",
             str(i.alert_count),
-            i.title,
+            printable(i.title),
         ]
         for i in incidents
     ]
@@ -175,10 +176,12 @@ async def show(args) -> int:
         body = incident_json(detail.incident)
         body["alerts"] = [alert_json(a) for a in detail.alerts]
         body["timeline"] = [event_json(e) for e in detail.timeline]
+        body["alerts_omitted"] = detail.alerts_omitted
+        body["timeline_omitted"] = detail.timeline_omitted
         out(json.dumps(body, indent=2, ensure_ascii=False))
         return 0
     i = detail.incident
-    out(f"incident {i.id}: {i.title}")
+    out(f"incident {i.id}: {printable(i.title)}")
     out(
         f"  {i.severity}, {i.state}, service {i.service or '-'} "
         f"(team {i.team or '-'}), owner {i.owner or '-'}"
@@ -193,13 +196,18 @@ async def show(args) -> int:
     )
     out("")
     rows = [
-        [a.status, a.severity, a.dedup_key, str(a.count), a.title, paged_text(a)]
+        [a.status, a.severity, printable(a.dedup_key), str(a.count), printable(a.title),
+         paged_text(a)]
         for a in detail.alerts
-    ]
+    ]  # fmt: skip
     out(table(rows, ["STATUS", "SEVERITY", "DEDUP_KEY", "COUNT", "TITLE", "PAGED"]))
+    if detail.alerts_omitted:
+        out(f"... and {detail.alerts_omitted} more alerts (too many to show)")
     out("")
+    if detail.timeline_omitted:
+        out(f"... {detail.timeline_omitted} older events not shown")
     for e in detail.timeline:
-        out(f"{iso(e.at)}  {e.type:<16} {e.actor:<14} {e.text}")
+        out(f"{iso(e.at)}  {e.type:<16} {e.actor:<14} {printable(e.text)}")
     return 0
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import socket
+from pathlib import Path
 
 from warroom.common import (
     DEFAULT_HTTP,
     add_bus_options,
     add_config_option,
+    data_dir,
     load,
     out,
     table,
@@ -34,9 +37,21 @@ def _url(base: str, kind: str, token: str) -> str:
     return f"{base}/v1/integrations/{token}"
 
 
+def _base_url(config, data: Path) -> str:
+    """`gateway.public_url`, else where `up` listens, else the default address."""
+    if config.gateway.public_url:
+        return config.gateway.public_url.rstrip("/")
+    try:
+        listening = (data / "http.url").read_text().strip()
+    except OSError:
+        return f"http://{DEFAULT_HTTP}"
+    # An address bound on every interface is no URL to paste: name this host.
+    return listening.replace("://0.0.0.0:", f"://{socket.getfqdn()}:")
+
+
 def run(args) -> int:
     config = load(args)
-    base = (config.gateway.public_url or f"http://{DEFAULT_HTTP}").rstrip("/")
+    base = _base_url(config, data_dir(args))
     entries = []
     for name, integration in config.integrations.items():
         token = integration.token if args.show_tokens else "<secret>"

@@ -19,7 +19,7 @@ from warroom.common import (
     data_dir,
     load,
 )
-from warroom.stack import Settings, Stack
+from warroom.stack import DataDirInUse, Settings, Stack
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ async def start_stack(settings: Settings, config_file: Path) -> Stack:
     stack = Stack(settings)
     try:
         await stack.start()
-    except (BusError, ServerError, StoreError) as err:
+    except (BusError, ServerError, StoreError, DataDirInUse) as err:
         await stack.stop()
         raise Failure(str(err)) from err
     except OSError as err:
@@ -79,6 +79,23 @@ async def start_stack(settings: Settings, config_file: Path) -> Stack:
         ) from err
     (settings.data_dir / "config.path").write_text(str(config_file.resolve()) + "\n")
     return stack
+
+
+async def _until_stopped(stack: Stack, stop: asyncio.Event) -> int:
+    """Wait for SIGINT/SIGTERM; give up (status 1) if the embedded server dies."""
+    waits = [asyncio.create_task(stop.wait())]
+    if stack.server is not None:
+        waits.append(asyncio.create_task(stack.server.exited()))
+    done, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    if waits[0] in done:
+        return 0
+    log.error(
+        "the embedded nats-server exited (status %s): stopping, restart warroom up",
+        waits[1].result(),
+    )
+    return 1
 
 
 async def run(args) -> int:
@@ -95,9 +112,10 @@ async def run(args) -> int:
         settings.http_port,
         settings.data_dir,
     )
+    status = 0
     try:
-        await stop.wait()
+        status = await _until_stopped(stack, stop)
     finally:
         log.info("stopping")
         await stack.stop()
-    return 0
+    return status

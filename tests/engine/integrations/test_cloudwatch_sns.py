@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from engine.integrations import PARSERS
+from engine.integrations.base import ParseContext
 from tests.engine.integrations.cases import (
     cases,
     check,
@@ -93,3 +95,25 @@ def test_bodies_that_are_not_alarms_are_rejected(body, words):
 def test_an_alarm_with_no_arn_and_no_name_is_rejected():
     body = envelope(AlarmArn="", AlarmName="")
     assert "AlarmArn: empty" in rejection("cloudwatch_sns", encoded(body))
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        # AWS's own confirmation endpoint: the operator may open it.
+        ("https://sns.eu-west-1.amazonaws.com/?Action=ConfirmSubscription&x=1", True),
+        # Anyone can post a "confirmation": a foreign URL is never passed on.
+        ("https://evil.example/confirm", False),
+        ("https://sns.eu-west-1.amazonaws.com.evil.example/confirm", False),
+    ],
+)
+def test_only_an_aws_subscribe_url_is_passed_on(url, shown):
+    body = {**fixture("cloudwatch_sns", "subscription-confirmation.json")}
+    body["SubscribeURL"] = url
+    context = ParseContext(
+        integration="cloudwatch",
+        kind="cloudwatch_sns",
+        received_at=instant("2024-01-01T00:00:00Z"),
+    )
+    assert PARSERS["cloudwatch_sns"](encoded(body), context) == []
+    assert (url in " ".join(context.notes)) is shown
