@@ -12,6 +12,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from bus import wire
 from tui.board import Board
 from tui.incident import IncidentScreen
+from tui.oncall import OnCallScreen
 from tui.screen import ResponderScreen
 from tui.silences import SilencesScreen
 from tui.widgets import BusBanner, IncidentTable
@@ -22,6 +23,7 @@ class QueueScreen(ResponderScreen):
 
     BINDINGS = [
         Binding("s", "silences", "Silences", id="silences"),
+        Binding("o", "oncall", "On call", id="oncall"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -45,6 +47,10 @@ class QueueScreen(ResponderScreen):
     def action_silences(self) -> None:
         """Show the active silences."""
         self.app.push_screen(SilencesScreen())
+
+    def action_oncall(self) -> None:
+        """Show who is on call now and next, and the overrides."""
+        self.app.push_screen(OnCallScreen())
 
     def show_board(self, board: Board, now: datetime) -> None:
         incidents = board.ordered()

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from engine.config import parse_config
 from tests.conftest import TEST_CONFIG, free_port
@@ -15,13 +16,9 @@ from warroom.stack import Settings, Stack
 # in `primary` first, carol an hour later, and an ack that times out after
 # 30 minutes. Checkout has no policy. A silence says it is about to end 2 s
 # before it does, so a test can see that without waiting ten minutes.
-PAGING_CONFIG = (
-    TEST_CONFIG
-    + """
+PAGING = """
 services:
   db: {team: database, escalation_policy: db, ack_timeout: 30m}
-  checkout: {team: web}
-  edge: {team: web}
 schedules:
   primary:
     timezone: Europe/London
@@ -38,13 +35,23 @@ escalation_policies:
       - {targets: [user:carol], delay: 1h}
 silences: {warn_before: 2s}
 """
-)
+
+
+def paging_config() -> str:
+    """TEST_CONFIG with PAGING merged in, one level deep: keys are never repeated."""
+    merged = yaml.safe_load(TEST_CONFIG)
+    for section, value in yaml.safe_load(PAGING).items():
+        if isinstance(value, dict) and isinstance(merged.get(section), dict):
+            merged[section] = {**merged[section], **value}
+        else:
+            merged[section] = value
+    return yaml.safe_dump(merged, sort_keys=False)
 
 
 @pytest.fixture
 async def paging(tmp_path: Path) -> AsyncIterator[Stack]:
-    """`warroom up` in this process with PAGING_CONFIG."""
-    config = parse_config(PAGING_CONFIG, "paging.yaml")
+    """`warroom up` in this process with the paging config."""
+    config = parse_config(paging_config(), "paging.yaml")
     settings = Settings(
         config=config, data_dir=tmp_path / "data", http_port=free_port()
     )
