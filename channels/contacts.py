@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from channels.throttle import Throttle
+
 KINDS = ("apprise", "sms", "voice")
 SECRET = "<secret>"
 URGENCIES = ("high", "low")
@@ -18,11 +20,15 @@ URGENCIES = ("high", "low")
 
 @dataclass(frozen=True)
 class Method:
-    """One contact method of a person: `kind` is apprise, sms or voice."""
+    """One contact method of a person: `kind` is apprise, sms or voice.
+
+    `throttle` None sends every page; the book gives calls and SMS GoAlert's.
+    """
 
     name: str
     kind: str
     address: str = field(repr=False)
+    throttle: Throttle | None = None
 
     def __repr__(self) -> str:
         return f"Method(name={self.name!r}, kind={self.kind!r}, address={SECRET})"

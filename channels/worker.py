@@ -37,6 +37,9 @@ from bus.client import EngineClient
 from bus.consumer import PullConsumer
 from channels.contacts import Book, Method, redact
 from channels.page import DeliveryFailed, Page
+from channels.throttle import BUCKET as THROTTLE_BUCKET
+from channels.throttle import BUCKET_TTL as THROTTLE_TTL
+from channels.throttle import Throttles
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +100,7 @@ class Worker:
         self.ack_wait = ack_wait
         self.engine = EngineClient(nc, timeout=CANCEL_QUERY_TIMEOUT)
         self.kv = None
+        self.throttles: Throttles | None = None
         self._secrets = book.secrets()
         self._slots = asyncio.Semaphore(IN_FLIGHT)
         self._consumers: list[PullConsumer] = []
@@ -104,7 +108,10 @@ class Worker:
 
     async def start(self) -> None:
         """Open the bucket and the two durable consumers, and start pulling."""
-        self.kv = await _bucket(self.js)
+        self.kv = await _bucket(self.js, BUCKET, BUCKET_TTL)
+        self.throttles = Throttles(
+            await _bucket(self.js, THROTTLE_BUCKET, THROTTLE_TTL)
+        )
         for name, subject, handle in (
             (JOBS_CONSUMER, wire.SUBJECT_NOTIFY_JOBS, self._on_job),
             (STEPS_CONSUMER, wire.SUBJECT_NOTIFY_STEPS, self._on_step),
@@ -256,7 +263,26 @@ class Worker:
         if claimed is None:
             return
         attempt, revision = claimed
+        if attempt == 1 and await self._throttled(step, method, revision):
+            return
         await self._attempts(step, method, attempt, revision)
+
+    async def _throttled(self, step: wire.NotifyStep, method: Method, revision):
+        """Whether the method is throttled: then the page is recorded, not sent."""
+        if method.throttle is None or step.job.user is None:
+            return False
+        why = await self.throttles.take(
+            f"{step.job.user}.{method.name}", method.kind, method.throttle,
+            utcnow().timestamp(),
+        )  # fmt: skip
+        if why is None:
+            return False
+        await self.kv.update(step.key, _mark("throttled", 0), last=revision)
+        log.info("page throttled key=%s channel=%s", step.key, method.kind)
+        await self._publish(
+            _result(step.job, step.method, method.kind, "throttled", 0, why)
+        )
+        return True
 
     def _method(self, step: wire.NotifyStep) -> Method | None:
         job = step.job
@@ -347,14 +373,12 @@ class Worker:
         )
 
 
-async def _bucket(js: JetStreamContext):
+async def _bucket(js: JetStreamContext, name: str, ttl: float):
     try:
-        return await js.key_value(BUCKET)
+        return await js.key_value(name)
     except NotFoundError:
         return await js.create_key_value(
-            KeyValueConfig(
-                bucket=BUCKET, history=1, ttl=BUCKET_TTL, storage=StorageType.FILE
-            )
+            KeyValueConfig(bucket=name, history=1, ttl=ttl, storage=StorageType.FILE)
         )
 
 

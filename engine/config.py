@@ -95,6 +95,7 @@ class ContactMethod(_Section, kw_only=True):
     apprise: str | None = None
     sms: str | None = None
     voice: str | None = None
+    throttle: str | None = None  # `3/15m`, or `off`; calls and SMS have defaults
 
     @property
     def kind(self) -> str:

@@ -13,6 +13,21 @@ from engine.config import CONTACT_KINDS, Config, parse_duration
 URGENCIES = ("high", "low")
 _NUMBER = re.compile(r"^\+?[0-9][0-9 ()\-]{5,}$")
 _METHOD = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")
+_THROTTLE = re.compile(r"^\s*(\d+)\s*/\s*(\S+)\s*$")
+MAX_THROTTLE_WINDOW = 86400.0  # how long the worker's bucket keeps send times
+
+
+def parse_throttle(text: str) -> tuple[int, float] | None:
+    """`3/15m` as (3, 900.0): pages per window; `off` as None."""
+    if str(text).strip() == "off":
+        return None
+    found = _THROTTLE.match(str(text))
+    if not found or int(found.group(1)) < 1:
+        raise ValueError("expected COUNT/DURATION such as 3/15m, or off")
+    per = parse_duration(found.group(2))
+    if not 0 < per <= MAX_THROTTLE_WINDOW:
+        raise ValueError("the window is more than 0s and at most 1d")
+    return int(found.group(1)), per
 
 
 def problems_of(config: Config) -> list[str]:
@@ -50,6 +65,11 @@ def _method_problems(path: str, name: str, method) -> list[str]:
         return [f"{path}: expected exactly one of apprise, sms or voice"]
     if method.kind in ("sms", "voice") and not _NUMBER.match(method.address):
         return [f"{path}.{method.kind}: expected a phone number such as +15550100"]
+    if method.throttle is not None:
+        try:
+            parse_throttle(method.throttle)
+        except ValueError as err:
+            return [f"{path}.throttle: {err}"]
     return []
 
 

@@ -10,8 +10,10 @@ from bus.client import EngineClient
 from channels.apprise import AppriseSender
 from channels.contacts import Book, Method, Person, Rule
 from channels.plivo import Account, PlivoCallbacks, PlivoSender
+from channels.throttle import DEFAULTS, Throttle
 from channels.worker import Sender
-from engine.config import Config, parse_duration
+from engine.config import Config, ContactMethod, parse_duration
+from engine.contacts import parse_throttle
 
 
 def book_of(config: Config) -> Book:
@@ -19,7 +21,7 @@ def book_of(config: Config) -> Book:
     people = {}
     for handle, user in config.users.items():
         methods = {
-            name: Method(name, m.kind, m.address)
+            name: Method(name, m.kind, m.address, throttle_of(m))
             for name, m in user.contact_methods.items()
         }
         rules = {
@@ -33,6 +35,14 @@ def book_of(config: Config) -> Book:
         if team.chat_room
     }
     return Book(people, rooms)
+
+
+def throttle_of(method: ContactMethod) -> Throttle | None:
+    """The method's own throttle, else the default of its kind (calls, SMS)."""
+    if method.throttle is None:
+        return DEFAULTS.get(method.kind)
+    found = parse_throttle(method.throttle)
+    return Throttle(*found) if found else None
 
 
 def account_of(config: Config, callback_url: str) -> Account | None:

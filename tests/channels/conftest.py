@@ -21,6 +21,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from bus import wire
 from bus.connection import connect, ensure_streams
 from bus.server import EmbeddedServer
 from engine.config import Config, parse_config
@@ -221,10 +222,6 @@ async def fake_plivo() -> AsyncIterator[FakePlivo]:
 
 # Alice first, then Bob: long delays, so a test sees only the level it waits for.
 ESCALATION = """
-services:
-  db: {team: database, escalation_policy: db-page}
-  checkout: {team: web}
-  edge: {team: web}
 escalation_policies:
   db-page:
     levels:
@@ -238,6 +235,9 @@ def delivery_config(receiver: Receiver, plivo: FakePlivo, rules: str = "") -> st
     alice_rules = rules or "{high: [{method: push}], low: [{method: push}]}"
     return (
         TEST_CONFIG.replace(
+            "db: {team: database}", "db: {team: database, escalation_policy: db-page}"
+        )
+        .replace(
             "alice: {name: Alice, logins: [alice]}",
             "alice:\n"
             "    name: Alice\n"
@@ -247,7 +247,8 @@ def delivery_config(receiver: Receiver, plivo: FakePlivo, rules: str = "") -> st
             f"      sms: {{sms: '{ALICE_PHONE}'}}\n"
             f"      phone: {{voice: '{ALICE_PHONE}'}}\n"
             f"    notification_rules: {alice_rules}",
-        ).replace(
+        )
+        .replace(
             "bob: {name: Bob, logins: [bob]}",
             "bob:\n"
             "    name: Bob\n"
@@ -289,3 +290,17 @@ async def bus(tmp_path: Path):
     finally:
         await nc.close()
         await server.stop()
+
+
+@pytest.fixture
+async def results(bus):
+    """Every notify result the workers publish, in order."""
+    nc, _ = bus
+    found: list[wire.NotifyResult] = []
+
+    async def collect(msg):
+        found.append(wire.notify_result_decoder.decode(msg.data))
+
+    sub = await nc.subscribe(wire.SUBJECT_NOTIFY_RESULTS, cb=collect)
+    yield found
+    await sub.unsubscribe()

@@ -36,19 +36,6 @@ def book(receiver, rules=()) -> Book:
 
 
 @pytest.fixture
-async def results(bus):
-    nc, _ = bus
-    found: list[wire.NotifyResult] = []
-
-    async def collect(msg):
-        found.append(wire.notify_result_decoder.decode(msg.data))
-
-    sub = await nc.subscribe(wire.SUBJECT_NOTIFY_RESULTS, cb=collect)
-    yield found
-    await sub.unsubscribe()
-
-
-@pytest.fixture
 async def start_worker(bus, receiver, fake_plivo):
     nc, js = bus
     started = []
