@@ -235,8 +235,10 @@ class SilenceDialog(ModalScreen[SilenceRequest | None]):
             yield Input(
                 placeholder="service=db 'severity=~warning|info'", id="matchers"
             )
-            yield Input(value="2h", placeholder="for how long: 30m, 2h", id="duration")
-            yield Input(placeholder="comment: why, for whoever reads it", id="comment")
+            yield Label("For how long")
+            yield Input(value="2h", placeholder="30m, 2h, 1h30m", id="duration")
+            yield Label("Comment")
+            yield Input(placeholder="why, for whoever reads it later", id="comment")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Silence", variant="warning", id="submit")
                 yield Button("Cancel", id="cancel")
@@ -312,11 +314,14 @@ class OverrideDialog(ModalScreen[OverrideRequest | None]):
                     ),
                     id="user",
                 )
+            yield Label("From: now, +2h, or a local date and time")
+            yield Input(value="now", placeholder="2025-03-30 09:00", id="start")
+            yield Label("For how long")
+            yield Input(value="8h", placeholder="8h, 1d", id="duration")
+            yield Label("Replacing (optional)")
             yield Input(
-                value="now", placeholder="from: now, +2h, 2025-03-30 09:00", id="start"
+                placeholder="the handle of the person it covers", id="replacing"
             )
-            yield Input(value="8h", placeholder="for how long: 8h, 1d", id="duration")
-            yield Input(placeholder="replacing (optional handle)", id="replacing")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Add override", variant="primary", id="submit")
                 yield Button("Cancel", id="cancel")
