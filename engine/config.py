@@ -571,27 +571,12 @@ def _check_contacts(config: Config, problems: list[str]) -> None:
     problems.extend(contacts.problems_of(config))
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """YAML's safe loader, but a key given twice is an error, not a silent win."""
-
-    def construct_mapping(self, node, deep=False):
-        seen = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep)
-
-
 def parse_config(
     text: str, source: str = "config", kinds: set[str] | None = None
 ) -> Config:
     """Validate YAML text; raise ConfigError naming every problem by its path."""
     try:
-        raw = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader underneath
+        raw = yaml.safe_load(text)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

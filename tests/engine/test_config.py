@@ -87,8 +87,6 @@ def test_an_unknown_integration_time_zone_is_named():
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
-        # YAML keeps the last of two equal keys silently; a config must not.
-        ("users:\n  u: {name: A}\n  u: {name: B}\n", "duplicate key 'u'"),
         # A token goes into a URL: no spaces, slashes or percent signs.
         (
             "integrations: {p: {kind: generic, token: 'sixteen chars w/ /?'}}\n",
