@@ -46,6 +46,7 @@ users:
 services: SERVICES
 default_service: svc0
 grouping: {group_wait: 0s}
+notify: {bundle_window: 0s}  # each page on its own: the latency of one
 integrations:
   bench: {kind: generic, token: bench-generic-token-0000001}
 escalation_policies:

@@ -39,7 +39,7 @@ class AppriseSender:
             else apprise_lib.NotifyType.WARNING
         )
         result = notifier.notify(
-            body=page.sms if page.test else page.headline,
+            body=page.body,
             title=page.headline,
             notify_type=notify_type,
             timeout=TIMEOUT,

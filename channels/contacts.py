@@ -61,10 +61,11 @@ class Person:
 
 @dataclass(frozen=True)
 class Book:
-    """Everyone's contact methods, and each team's chat room."""
+    """Everyone's contact methods, each team's chat room, how pages bundle."""
 
     people: dict[str, Person] = field(default_factory=dict)
     rooms: dict[str, Method] = field(default_factory=dict)
+    bundle_window: float = 0.0  # seconds; 0: every page goes on its own
 
     def owner_of_number(self, number: str) -> str | None:
         """The handle of the person with an sms or voice method at `number`."""

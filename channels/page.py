@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from bus import wire
 
+LISTED = 5  # pages a bundle names one by one; a call of 50 titles helps nobody
+
 
 class DeliveryFailed(Exception):
     """A provider did not take the page; `retryable` says whether to try again."""
@@ -23,32 +25,65 @@ class DeliveryFailed(Exception):
 
 @dataclass(frozen=True)
 class Page:
-    """The words of one page: an incident, or a test page (incident 0)."""
+    """The words of one page: an incident, or a test page (incident 0).
+
+    A bundle is the first page with the `others` folded into it; every text
+    then names how many there are and lists the first `LISTED`.
+    """
 
     incident: int
     title: str
     severity: str | None = None
     test: bool = False
+    others: tuple[Page, ...] = ()
 
     @classmethod
     def of(cls, job: wire.NotifyJob) -> Page:
         return cls(job.incident, job.title or f"incident {job.incident}", job.severity)
+
+    @classmethod
+    def of_listing(cls, listing: dict) -> Page:
+        """A page from what a bundle keeps of it."""
+        n = listing["incident"]
+        return cls(n, listing["title"] or f"incident {n}", listing["severity"])
+
+    @classmethod
+    def bundle(cls, pages: list[Page]) -> Page:
+        """One page that lists `pages`, the first leading."""
+        first, *others = pages
+        return cls(first.incident, first.title, first.severity, others=tuple(others))
+
+    @property
+    def pages(self) -> tuple[Page, ...]:
+        return (self, *self.others)
 
     @property
     def headline(self) -> str:
         """`[critical] disk full on db-3 (incident 42)`, for chat and push."""
         if self.test:
             return "warroom test page"
-        severity = f"[{self.severity}] " if self.severity else ""
-        return f"{severity}{self.title} (incident {self.incident})"
+        if self.others:
+            return f"{len(self.pages)} incidents for you: " + self._listed(
+                lambda p: f"{p.title} ({p.incident})", "; "
+            )
+        return self._one_line
+
+    @property
+    def body(self) -> str:
+        """The chat or push text: the headline, or a bundle's line per page."""
+        if not self.others:
+            return self.sms if self.test else self.headline
+        return self._listed(lambda p: p._one_line, "\n")
 
     @property
     def spoken(self) -> str:
         """`critical, disk full on db-3, incident 42`, for a phone call."""
         if self.test:
             return "This is a test page from warroom. Your phone works."
-        parts = [self.severity] if self.severity else []
-        return ", ".join([*parts, self.title, f"incident {self.incident}"])
+        if self.others:
+            said = self._listed(lambda p: p._spoken_one, ". ")
+            return f"{len(self.pages)} incidents. {said}"
+        return self._spoken_one
 
     @property
     def sms(self) -> str:
@@ -60,3 +95,18 @@ class Page:
             f"{self.headline}. Reply {n}a to acknowledge, {n}e to escalate, "
             f"{n}r to resolve."
         )
+
+    @property
+    def _one_line(self) -> str:
+        severity = f"[{self.severity}] " if self.severity else ""
+        return f"{severity}{self.title} (incident {self.incident})"
+
+    @property
+    def _spoken_one(self) -> str:
+        parts = [self.severity] if self.severity else []
+        return ", ".join([*parts, self.title, f"incident {self.incident}"])
+
+    def _listed(self, line, sep: str) -> str:
+        named = [line(p) for p in self.pages[:LISTED]]
+        rest = len(self.pages) - LISTED
+        return sep.join(named) + (f"{sep}and {rest} more" if rest > 0 else "")

@@ -10,12 +10,13 @@ page is not sent, and its `notified` event says `throttled` and until when.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
+from nats.js.errors import KeyWrongLastSequenceError
+
+from channels import buckets
 
 log = logging.getLogger(__name__)
 
@@ -59,32 +60,18 @@ class Throttles:
     async def take(self, key: str, kind: str, throttle: Throttle, now: float):
         """None when the page may go (its slot taken), else why it may not."""
         for _ in range(CAS_TRIES):
-            sent, revision = await self._read(key)
-            ok, kept = throttle.admit(sent, now)
+            sent, revision = await buckets.read(self.kv, key)
+            ok, kept = throttle.admit(sent or [], now)
             if not ok:
                 return throttle.why(kind, kept)
             try:
-                await self._write(key, kept, revision)
+                await buckets.write(self.kv, key, kept, revision)
                 return None
             except KeyWrongLastSequenceError:
                 continue  # another worker took a slot: count again
         # A page that cannot be counted goes out: a missed page costs more.
         log.warning("throttle not counted key=%s tries=%d", key, CAS_TRIES)
         return None
-
-    async def _read(self, key: str) -> tuple[list[float], int | None]:
-        try:
-            entry = await self.kv.get(key)
-        except KeyNotFoundError:
-            return [], None
-        return json.loads(entry.value), entry.revision
-
-    async def _write(self, key: str, sent: list[float], revision: int | None):
-        value = json.dumps(sent).encode()
-        if revision is None:
-            await self.kv.create(key, value)
-        else:
-            await self.kv.update(key, value, last=revision)
 
 
 def _span(seconds: float) -> str:

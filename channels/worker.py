@@ -29,12 +29,16 @@ from typing import Protocol
 import msgspec
 from nats.aio.client import Client
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, KeyValueConfig, StorageType
-from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError, NotFoundError
+from nats.js.api import AckPolicy, ConsumerConfig
+from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 
 from bus import wire
 from bus.client import EngineClient
 from bus.consumer import PullConsumer
+from channels import buckets
+from channels.bundle import BUCKET as BUNDLE_BUCKET
+from channels.bundle import BUCKET_TTL as BUNDLE_TTL
+from channels.bundle import Bundles
 from channels.contacts import Book, Method, redact
 from channels.page import DeliveryFailed, Page
 from channels.throttle import BUCKET as THROTTLE_BUCKET
@@ -101,6 +105,7 @@ class Worker:
         self.engine = EngineClient(nc, timeout=CANCEL_QUERY_TIMEOUT)
         self.kv = None
         self.throttles: Throttles | None = None
+        self.bundles: Bundles | None = None
         self._secrets = book.secrets()
         self._slots = asyncio.Semaphore(IN_FLIGHT)
         self._consumers: list[PullConsumer] = []
@@ -108,9 +113,13 @@ class Worker:
 
     async def start(self) -> None:
         """Open the bucket and the two durable consumers, and start pulling."""
-        self.kv = await _bucket(self.js, BUCKET, BUCKET_TTL)
+        self.kv = await buckets.bucket(self.js, BUCKET, BUCKET_TTL)
         self.throttles = Throttles(
-            await _bucket(self.js, THROTTLE_BUCKET, THROTTLE_TTL)
+            await buckets.bucket(self.js, THROTTLE_BUCKET, THROTTLE_TTL)
+        )
+        self.bundles = Bundles(
+            await buckets.bucket(self.js, BUNDLE_BUCKET, BUNDLE_TTL),
+            self.book.bundle_window,
         )
         for name, subject, handle in (
             (JOBS_CONSUMER, wire.SUBJECT_NOTIFY_JOBS, self._on_job),
@@ -236,7 +245,10 @@ class Worker:
             log.debug("notify step cancelled key=%s", step.key)
             await msg.ack()
             return
-        await self.deliver(step)
+        later = await self.deliver(step)
+        if later:
+            await msg.nak(delay=later)  # it carries a bundle: back when it closes
+            return
         await msg.ack()
 
     async def _answered(self, incident: int) -> bool:
@@ -248,8 +260,12 @@ class Worker:
             return False
         return detail.incident.state != "triggered"
 
-    async def deliver(self, step: wire.NotifyStep) -> None:
-        """Deliver one step at most once, with bounded retries, and report it."""
+    async def deliver(self, step: wire.NotifyStep) -> float | None:
+        """Deliver one step at most once, with bounded retries, and report it.
+
+        A step that carries a bundle still open returns the seconds until it
+        closes; every other returns None, done.
+        """
         method = self._method(step)
         if method is None or method.kind not in self.senders:
             why = (
@@ -258,31 +274,69 @@ class Worker:
                 else (f"no {method.kind} delivery configured")
             )
             await self._publish(_result(step.job, step.method, "-", "failed", 0, why))
-            return
+            return None
         claimed = await self._claim(step, method)
         if claimed is None:
-            return
+            return None
         attempt, revision = claimed
-        if attempt == 1 and await self._throttled(step, method, revision):
-            return
-        await self._attempts(step, method, attempt, revision)
+        page, folded = Page.of(step.job), ()
+        if attempt == 1 and self.bundles.window > 0 and step.job.user is not None:
+            decision = await self.bundles.join(
+                f"{step.job.user}.{method.name}", _listing(step), utcnow().timestamp()
+            )
+            if decision.action == "wait":
+                return max(decision.until - utcnow().timestamp(), 0.01)
+            if decision.action == "folded":
+                await self.kv.update(step.key, _mark("bundled", 0), last=revision)
+                return None
+            if decision.action == "carry":
+                page, folded = await self._bundle(decision.pages)
+        outcome = None
+        if attempt == 1:
+            outcome = await self._throttled(step, method, revision)
+        if outcome is None:
+            outcome = await self._attempts(step, method, attempt, revision, page)
+        await self._report_folded(step, method, folded, outcome)
+        return None
+
+    async def _bundle(self, pages: tuple[dict, ...]) -> tuple[Page, list[dict]]:
+        """The carrier's page listing every folded page still triggered."""
+        carrier, *others = pages
+        waiting = [p for p in others if not await self._answered(p["incident"])]
+        listed = [Page.of_listing(p) for p in (carrier, *waiting)]
+        return Page.bundle(listed), waiting
+
+    async def _report_folded(self, step, method, folded, outcome) -> None:
+        """Each folded page's result: `bundled`, or the carrier's failure."""
+        result, reason = outcome
+        where = f"listed in the {method.name} page of incident {step.job.incident}"
+        for listing in folded:
+            await self._publish(
+                wire.NotifyResult(
+                    key=listing["key"], incident=listing["incident"],
+                    user=step.job.user, channel=method.kind, method=method.name,
+                    result="bundled" if result == "delivered" else result,
+                    attempt=0, at=utcnow(),
+                    reason=where if result == "delivered" else f"{where}: {reason}",
+                )
+            )  # fmt: skip
 
     async def _throttled(self, step: wire.NotifyStep, method: Method, revision):
-        """Whether the method is throttled: then the page is recorded, not sent."""
+        """(`throttled`, why) when the method is throttled: recorded, not sent."""
         if method.throttle is None or step.job.user is None:
-            return False
+            return None
         why = await self.throttles.take(
             f"{step.job.user}.{method.name}", method.kind, method.throttle,
             utcnow().timestamp(),
         )  # fmt: skip
         if why is None:
-            return False
+            return None
         await self.kv.update(step.key, _mark("throttled", 0), last=revision)
         log.info("page throttled key=%s channel=%s", step.key, method.kind)
         await self._publish(
             _result(step.job, step.method, method.kind, "throttled", 0, why)
         )
-        return True
+        return "throttled", why
 
     def _method(self, step: wire.NotifyStep) -> Method | None:
         job = step.job
@@ -317,8 +371,8 @@ class Worker:
                 )
         return None
 
-    async def _attempts(self, step, method: Method, attempt: int, revision: int):
-        page = Page.of(step.job)
+    async def _attempts(self, step, method: Method, attempt, revision, page: Page):
+        """Send until delivered or the bound; the last (result, reason)."""
         sender = self.senders[method.kind]
         last_reason = None
         while attempt <= self.retry.attempts:
@@ -340,7 +394,7 @@ class Worker:
                             attempt, failure.reason, final)
                 )  # fmt: skip
                 if final:
-                    return
+                    return "failed", failure.reason
                 await asyncio.sleep(self.retry.backoff(attempt))
                 attempt += 1
                 continue
@@ -351,7 +405,8 @@ class Worker:
             await self._publish(
                 _result(step.job, step.method, method.kind, "delivered", attempt)
             )
-            return
+            return "delivered", ""
+        return "failed", last_reason or "no attempt left"
 
     def _log_failure(self, step, attempt, failure, final, last_reason) -> None:
         if final:
@@ -373,15 +428,6 @@ class Worker:
         )
 
 
-async def _bucket(js: JetStreamContext, name: str, ttl: float):
-    try:
-        return await js.key_value(name)
-    except NotFoundError:
-        return await js.create_key_value(
-            KeyValueConfig(bucket=name, history=1, ttl=ttl, storage=StorageType.FILE)
-        )
-
-
 def _mark(state: str, attempt: int) -> bytes:
     return json.dumps({"state": state, "attempt": attempt}).encode()
 
@@ -391,6 +437,15 @@ def _as_failure(err: Exception, secrets: list[str]) -> DeliveryFailed:
         return err
     # A sender's bug: retried like an outage, its text redacted all the same.
     return DeliveryFailed(redact(f"{type(err).__name__}: {err}", secrets))
+
+
+def _listing(step: wire.NotifyStep) -> dict:
+    """What a bundle keeps of a page: enough to list it and report it."""
+    job = step.job
+    return {
+        "key": step.key, "incident": job.incident, "title": job.title,
+        "severity": job.severity,
+    }  # fmt: skip
 
 
 def _result(

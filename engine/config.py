@@ -149,6 +149,12 @@ class Plivo(_Section, kw_only=True):
         return f"Plivo(auth_id={self.auth_id!r}, auth_token=<secret>)"
 
 
+class Notify(_Section, kw_only=True):
+    """Delivery-wide settings: pages to one person within the window bundle."""
+
+    bundle_window: str = "30s"  # `0s`: every page goes on its own
+
+
 class Service(_Section, kw_only=True):
     """What an alert is about; owned by a team."""
 
@@ -295,6 +301,7 @@ class Config(msgspec.Struct, kw_only=True, frozen=True):
     inhibit_rules: list[InhibitRule] = []
     silences: Silences = Silences()
     plivo: Plivo | None = None
+    notify: Notify = Notify()
     path: str | None = None
 
     @property

@@ -14,6 +14,7 @@ URGENCIES = ("high", "low")
 _NUMBER = re.compile(r"^\+?[0-9][0-9 ()\-]{5,}$")
 _METHOD = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")
 _THROTTLE = re.compile(r"^\s*(\d+)\s*/\s*(\S+)\s*$")
+MAX_BUNDLE_WINDOW = 600.0  # a page in a bundle waits up to this long
 MAX_THROTTLE_WINDOW = 86400.0  # how long the worker's bucket keeps send times
 
 
@@ -53,8 +54,19 @@ def problems_of(config: Config) -> list[str]:
         )
     if config.plivo and not _NUMBER.match(config.plivo.number):
         problems.append("plivo.number: expected a phone number such as +15550100")
+    problems.extend(_window_problems(config.notify.bundle_window))
     problems.extend(_unloadable(urls))
     return problems
+
+
+def _window_problems(window: str) -> list[str]:
+    try:
+        seconds = parse_duration(window)
+    except ValueError as err:
+        return [f"notify.bundle_window: {err}"]
+    if seconds > MAX_BUNDLE_WINDOW:
+        return ["notify.bundle_window: at most 10m (pages wait this long)"]
+    return []
 
 
 def _method_problems(path: str, name: str, method) -> list[str]:

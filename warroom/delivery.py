@@ -34,7 +34,7 @@ def book_of(config: Config) -> Book:
         for name, team in config.teams.items()
         if team.chat_room
     }
-    return Book(people, rooms)
+    return Book(people, rooms, parse_duration(config.notify.bundle_window))
 
 
 def throttle_of(method: ContactMethod) -> Throttle | None:
