@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from channels.quiet import QuietHours
 from channels.throttle import Throttle
 
 KINDS = ("apprise", "sms", "voice")
@@ -50,6 +51,7 @@ class Person:
     name: str
     methods: dict[str, Method]
     rules: dict[str, tuple[Rule, ...]] = field(default_factory=dict)
+    quiet: QuietHours | None = None  # low-urgency pages wait while it lasts
 
     def rules_for(self, urgency: str) -> tuple[Rule, ...]:
         """The rules of one urgency; without any, every method at once."""

@@ -217,14 +217,19 @@ class Worker:
         if person is None or not person.methods:
             return [], f"user {job.user} has no contact methods"
         rules = person.rules_for(job.urgency)
-        return [self._step(job, r.method, r.delay) for r in rules], None
+        start = job.at
+        if job.urgency == "low" and person.quiet is not None:
+            start = person.quiet.release(job.at) or job.at  # see channels.quiet
+        return [self._step(job, r.method, r.delay, start) for r in rules], None
 
-    def _step(self, job: wire.NotifyJob, method: str, delay: float) -> wire.NotifyStep:
+    def _step(
+        self, job: wire.NotifyJob, method: str, delay: float, start=None
+    ) -> wire.NotifyStep:
         return wire.NotifyStep(
             key=f"{job.key}.{method}",
             job=job,
             method=method,
-            due=job.at + timedelta(seconds=delay),
+            due=(start or job.at) + timedelta(seconds=delay),
         )
 
     # ------------------------------------------------------------ steps

@@ -116,6 +116,14 @@ class NotificationRule(_Section, kw_only=True):
     delay: str = "0s"
 
 
+class QuietHours(_Section, kw_only=True):
+    """Hours when low-urgency pages wait, in the user's own time zone."""
+
+    start: str | int = msgspec.field(name="from")
+    end: str | int = msgspec.field(name="to")
+    timezone: str = "UTC"
+
+
 class User(_Section, kw_only=True):
     """A person who can be on call and act on incidents."""
 
@@ -124,6 +132,7 @@ class User(_Section, kw_only=True):
     email: str | None = None
     contact_methods: dict[str, ContactMethod] = {}
     notification_rules: dict[str, list[NotificationRule]] = {}  # by urgency
+    quiet_hours: QuietHours | None = None
 
 
 class Team(_Section, kw_only=True):

@@ -7,8 +7,9 @@ secret and never appears in one.
 from __future__ import annotations
 
 import re
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from engine.config import CONTACT_KINDS, Config, parse_duration
+from engine.config import CONTACT_KINDS, Config, parse_clock, parse_duration
 
 URGENCIES = ("high", "low")
 _NUMBER = re.compile(r"^\+?[0-9][0-9 ()\-]{5,}$")
@@ -45,6 +46,7 @@ def problems_of(config: Config) -> list[str]:
             elif method.kind:
                 numbers.append(path)
         problems.extend(_rule_problems(handle, user))
+        problems.extend(_quiet_problems(handle, user.quiet_hours))
     for name, team in config.teams.items():
         if team.chat_room:
             urls.append((f"teams.{name}.chat_room", team.chat_room))
@@ -100,6 +102,25 @@ def _rule_problems(handle: str, user) -> list[str]:
                 parse_duration(rule.delay)
             except ValueError as err:
                 problems.append(f"{path}[{i}].delay: {err}")
+    return problems
+
+
+def _quiet_problems(handle: str, quiet) -> list[str]:
+    if quiet is None:
+        return []
+    path = f"users.{handle}.quiet_hours"
+    problems, clocks = [], []
+    for key, value in (("from", quiet.start), ("to", quiet.end)):
+        try:
+            clocks.append(parse_clock(value))
+        except ValueError as err:
+            problems.append(f"{path}.{key}: {err}")
+    if len(clocks) == 2 and clocks[0] == clocks[1]:
+        problems.append(f"{path}: from and to are the same time")
+    try:
+        ZoneInfo(quiet.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(f"{path}.timezone: unknown time zone {quiet.timezone!r}")
     return problems
 
 

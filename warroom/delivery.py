@@ -6,13 +6,16 @@ and Plivo account become the channel worker's parts.
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from bus.client import EngineClient
 from channels.apprise import AppriseSender
 from channels.contacts import Book, Method, Person, Rule
 from channels.plivo import Account, PlivoCallbacks, PlivoSender
+from channels.quiet import QuietHours
 from channels.throttle import DEFAULTS, Throttle
 from channels.worker import Sender
-from engine.config import Config, ContactMethod, parse_duration
+from engine.config import Config, ContactMethod, User, parse_clock, parse_duration
 from engine.contacts import parse_throttle
 
 
@@ -28,13 +31,22 @@ def book_of(config: Config) -> Book:
             urgency: tuple(Rule(parse_duration(r.delay), r.method) for r in found)
             for urgency, found in user.notification_rules.items()
         }
-        people[handle] = Person(handle, user.name, methods, rules)
+        people[handle] = Person(handle, user.name, methods, rules, quiet_of(user))
     rooms = {
         name: Method("room", "apprise", team.chat_room)
         for name, team in config.teams.items()
         if team.chat_room
     }
     return Book(people, rooms, parse_duration(config.notify.bundle_window))
+
+
+def quiet_of(user: User) -> QuietHours | None:
+    """The user's quiet hours, in their own time zone, if they set any."""
+    quiet = user.quiet_hours
+    if quiet is None:
+        return None
+    zone = ZoneInfo(quiet.timezone)
+    return QuietHours(parse_clock(quiet.start), parse_clock(quiet.end), zone)
 
 
 def throttle_of(method: ContactMethod) -> Throttle | None:
