@@ -52,6 +52,9 @@ def previous_port(data_dir: Path, host: str = "127.0.0.1") -> int:
         return 0
     port = int(url[len(prefix) :])
     with socket.socket() as sock:
+        # As nats-server binds: connections of the old server still in
+        # TIME_WAIT must not make its port look taken.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:

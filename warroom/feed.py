@@ -2,7 +2,8 @@
 
 - orders-db fills its disks: an Alertmanager group of three alerts whose
   disk usage climbs, one of them turning critical;
-- a synthetic probe of the shop flaps: generic problem/ok every few seconds;
+- a synthetic probe of the shop flaps (generic problem/ok every few seconds),
+  then stays failing, so there is something to acknowledge;
 - checkout's error rate climbs: one Alertmanager alert whose severity rises
   from warning to error to critical.
 
@@ -104,6 +105,9 @@ def probe_body(up: bool) -> dict:
     }
 
 
+FLAPPING_STEPS = 40  # the probe flaps for about 40 s, then stays failing
+
+
 class Feed:
     """Posts the demo's problems to the gateway on a timeline of its own."""
 
@@ -137,8 +141,10 @@ class Feed:
         if step % 5 == 0:
             usage = [min(99, 86 + step // 2 + i * 4) for i in range(3)]
             await self.post(http, "alertmanager", disk_body(usage, started))
-        if step % 4 in (0, 1):
+        if step < FLAPPING_STEPS and step % 4 in (0, 1):
             await self.post(http, "generic", probe_body(up=step % 4 == 1))
+        elif step == FLAPPING_STEPS:
+            await self.post(http, "generic", probe_body(up=False))  # and stays down
         if step >= 3 and step % 6 == 3:
             percent = min(14.0, 2.5 + (step - 3) * 1.2)
             await self.post(http, "alertmanager", error_rate_body(percent, started))

@@ -9,6 +9,7 @@ an array of them.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from bus.wire import Alert
@@ -109,6 +110,9 @@ def _build(item, labels, at, context, path, problems) -> Alert | None:
     )
 
 
+_HAS_OFFSET = re.compile(r"(Z|z|[+-]\d{2}(:?\d{2})?)$|^\d+(\.\d+)?$")
+
+
 def _time(item: dict, path: str, problems: list[str]):
     if "ts" not in item:
         return None
@@ -121,6 +125,10 @@ def _time(item: dict, path: str, problems: list[str]):
             f"{path}ts: ts is not an epoch number or ISO-8601 time "
             f"({shown(item['ts'])})"
         )
+    elif isinstance(item["ts"], str) and not _HAS_OFFSET.search(item["ts"].strip()):
+        # A script's local time without its offset is a guess; refuse it.
+        problems.append(f"{path}ts: an ISO-8601 time needs its UTC offset or Z")
+        at = None
     return at
 
 

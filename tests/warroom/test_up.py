@@ -119,6 +119,8 @@ def test_command_line_round_trip(up):
     ("args", "message"),
     [
         (["ack", "999", "--as", "alice"], "warroom: no incident 999"),
+        # An empty handle is a mistake, not "whoever is logged in".
+        (["ack", "1", "--as", ""], "warroom: --as: an empty handle names nobody"),
         (
             ["resolve", "1", "--as", "alice", "--reason", "auto"],
             "invalid choice: 'auto'",
@@ -294,3 +296,16 @@ def test_notes_cannot_drive_the_terminal(up):
     shown = cli(up.data, "show", str(incident)).stdout
     assert "\x1b" not in shown and "\u202e" not in shown
     assert "a\\x1b[2Jb\\u202ec" in shown
+
+
+def test_a_restarted_up_keeps_its_bus_url_for_clients_that_follow_it(up):
+    import socket
+
+    url = (up.data / "bus.url").read_text()
+    port = int(url.strip().rsplit(":", 1)[1])
+    client = socket.create_connection(("127.0.0.1", port))  # a console, say
+    client.recv(4096)  # the server's INFO line
+    assert up.stop() == 0  # the server closes first: its side lingers in TIME_WAIT
+    client.close()
+    up.start()
+    assert (up.data / "bus.url").read_text() == url

@@ -212,7 +212,9 @@ async def show(args) -> int:
 
 
 async def _actor(args, client) -> str:
-    if args.actor:
+    if args.actor is not None:
+        if not args.actor.strip():
+            raise Failure("--as: an empty handle names nobody")
         return args.actor
     login = login_name()
     for user in await client.users():

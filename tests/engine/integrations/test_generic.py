@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from engine.integrations.base import PayloadRejected
 from tests.engine.integrations.cases import (
     cases,
     check,
@@ -44,3 +47,27 @@ def test_null_text_fields_are_rejected_not_a_crash():
     assert "source and check must not be empty" in rejection(
         "generic", encoded(problem(source=None))
     )
+
+
+@pytest.mark.parametrize(
+    ("ts", "accepted"),
+    [
+        # The documented forms: epoch numbers and ISO-8601 with an offset.
+        (1710036000, True),
+        ("2024-03-10T11:42:17+05:30", True),
+        ("2024-03-10T06:12:17Z", True),
+        ("2024-03-10T06:12:17+0000", True),
+        # A local time without its offset would be read as UTC: a silent
+        # shift of hours for every script not running in UTC. Refused.
+        ("2024-03-10T06:12:17", False),
+        ("2024-03-10 06:12:17", False),
+    ],
+)
+def test_an_iso_time_must_carry_its_offset(ts, accepted):
+    body = {"source": "cron", "check": "backup", "state": "problem",
+            "severity": "error", "summary": "s", "ts": ts}  # fmt: skip
+    if accepted:
+        assert parse("generic", json.dumps(body))[0].starts_at is not None
+    else:
+        with pytest.raises(PayloadRejected, match="needs its UTC offset"):
+            parse("generic", json.dumps(body))
