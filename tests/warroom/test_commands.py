@@ -62,3 +62,13 @@ def test_up_without_a_config_says_where_to_find_one(tmp_path):
     )
     assert done.returncode == 1
     assert done.stderr.startswith("warroom: no config at")
+
+
+def test_the_readme_minimal_config_is_valid(tmp_path):
+    readme = (DEMO.parents[1] / "README.md").read_text()
+    section = readme.split("smallest complete one", 1)[1]
+    block = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "warroom.yaml"
+    path.write_text("\n".join(line[3:] for line in block.splitlines()))
+    done = warroom("config", "check", "--config", str(path))
+    assert done.returncode == 0, done.stderr
