@@ -494,7 +494,9 @@ class NotifyResult(Wire, tag="notify_result"):
 
     `channel` is the delivery method (`apprise`, `sms`, `voice`) and `method`
     the person's name for that contact method; `final` is False while a
-    failed attempt will be retried. `reason` never holds a secret.
+    failed attempt will be retried. `reason` never holds a secret. `job`,
+    `level` and `repeat` name the notify job, and `steps` how many contact
+    methods its plan has: when every one has failed, the engine escalates.
     """
 
     key: str
@@ -507,6 +509,10 @@ class NotifyResult(Wire, tag="notify_result"):
     at: datetime
     reason: str = ""
     final: bool = True
+    job: str = ""
+    level: int = 0
+    repeat: int = 0
+    steps: int = 0
 
 
 # ---------------------------------------------------------------- codecs

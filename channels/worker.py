@@ -198,7 +198,7 @@ class Worker:
             log.error(
                 "notify job cannot be delivered key=%s reason=%s", job.key, problem
             )
-            await self._publish(_result(job, "-", "-", "failed", 0, problem))
+            await self._publish(self._result(job, "-", "-", "failed", 0, problem))
         for step in steps:
             await self.js.publish(
                 wire.SUBJECT_NOTIFY_STEPS,
@@ -278,7 +278,9 @@ class Worker:
                 if method is None
                 else (f"no {method.kind} delivery configured")
             )
-            await self._publish(_result(step.job, step.method, "-", "failed", 0, why))
+            await self._publish(
+                self._result(step.job, step.method, "-", "failed", 0, why)
+            )
             return None
         claimed = await self._claim(step, method)
         if claimed is None:
@@ -287,7 +289,9 @@ class Worker:
         page, folded = Page.of(step.job), ()
         if attempt == 1 and self.bundles.window > 0 and step.job.user is not None:
             decision = await self.bundles.join(
-                f"{step.job.user}.{method.name}", _listing(step), utcnow().timestamp()
+                f"{step.job.user}.{method.name}",
+                _listing(step, len({s.key for s in self.plan(step.job)[0]})),
+                utcnow().timestamp(),
             )
             if decision.action == "wait":
                 return max(decision.until - utcnow().timestamp(), 0.01)
@@ -323,6 +327,8 @@ class Worker:
                     result="bundled" if result == "delivered" else result,
                     attempt=0, at=utcnow(),
                     reason=where if result == "delivered" else f"{where}: {reason}",
+                    job=listing.get("job", ""), level=listing.get("level", 0),
+                    repeat=listing.get("repeat", 0), steps=listing.get("steps", 1),
                 )
             )  # fmt: skip
 
@@ -339,7 +345,7 @@ class Worker:
         await self.kv.update(step.key, _mark("throttled", 0), last=revision)
         log.info("page throttled key=%s channel=%s", step.key, method.kind)
         await self._publish(
-            _result(step.job, step.method, method.kind, "throttled", 0, why)
+            self._result(step.job, step.method, method.kind, "throttled", 0, why)
         )
         return "throttled", why
 
@@ -367,7 +373,7 @@ class Worker:
             reason = "outcome unknown: a worker stopped while sending; not resent"
             log.error("notify step not resent key=%s reason=%s", step.key, reason)
             await self._publish(
-                _result(step.job, step.method, method.kind, "failed",
+                self._result(step.job, step.method, method.kind, "failed",
                         mark["attempt"], reason)
             )  # fmt: skip
             with contextlib.suppress(KeyWrongLastSequenceError):
@@ -395,7 +401,7 @@ class Worker:
                 self._log_failure(step, attempt, failure, final, last_reason)
                 last_reason = failure.reason
                 await self._publish(
-                    _result(step.job, step.method, method.kind, "failed",
+                    self._result(step.job, step.method, method.kind, "failed",
                             attempt, failure.reason, final)
                 )  # fmt: skip
                 if final:
@@ -408,7 +414,7 @@ class Worker:
             log.log(level, "page delivered key=%s channel=%s attempt=%d",
                     step.key, method.kind, attempt)  # fmt: skip
             await self._publish(
-                _result(step.job, step.method, method.kind, "delivered", attempt)
+                self._result(step.job, step.method, method.kind, "delivered", attempt)
             )
             return "delivered", ""
         return "failed", last_reason or "no attempt left"
@@ -424,6 +430,12 @@ class Worker:
                 "page attempt failed key=%s attempt=%d reason=%s",
                 step.key, attempt, failure.reason,
             )  # fmt: skip
+
+    def _result(self, job: wire.NotifyJob, *args, **kwargs) -> wire.NotifyResult:
+        """A result of `job`, naming how many methods its plan has."""
+        return _result(
+            job, *args, **kwargs, steps=max(1, len({s.key for s in self.plan(job)[0]}))
+        )
 
     async def _publish(self, result: wire.NotifyResult) -> None:
         await self.js.publish(
@@ -444,12 +456,13 @@ def _as_failure(err: Exception, secrets: list[str]) -> DeliveryFailed:
     return DeliveryFailed(redact(f"{type(err).__name__}: {err}", secrets))
 
 
-def _listing(step: wire.NotifyStep) -> dict:
+def _listing(step: wire.NotifyStep, steps: int) -> dict:
     """What a bundle keeps of a page: enough to list it and report it."""
     job = step.job
     return {
         "key": step.key, "incident": job.incident, "title": job.title,
-        "severity": job.severity,
+        "severity": job.severity, "job": job.key, "level": job.level,
+        "repeat": job.repeat, "steps": steps,
     }  # fmt: skip
 
 
@@ -461,6 +474,7 @@ def _result(
     attempt: int,
     reason: str = "",
     final: bool = True,
+    steps: int = 1,
 ) -> wire.NotifyResult:
     return wire.NotifyResult(
         key=f"{job.key}.{method}",
@@ -473,4 +487,8 @@ def _result(
         at=utcnow(),
         reason=reason,
         final=final,
+        job=job.key,
+        level=job.level,
+        repeat=job.repeat,
+        steps=steps,
     )

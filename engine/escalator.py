@@ -156,6 +156,13 @@ class Escalator:
                 return esc.snooze(state, incident, actor, duration, d, timers, now)
         raise core.Refused(f"not an escalation command: {type(command).__name__}")
 
+    def delivery_failed(self, incident: Incident, failure, now, steps) -> None:
+        """A person no contact method reached: the next level starts now."""
+        esc.delivery_failed(
+            self.engine.state, incident, failure, self.directory,
+            self.queue.timers, now, steps,
+        )  # fmt: skip
+
     # ------------------------------------------------------------ persistence
 
     def add_changes(self, steps: Steps, changes: Changes) -> None:

@@ -186,6 +186,7 @@ class _Climb:
     now: datetime
     actor: str = "engine"
     late: timedelta = timedelta(0)
+    why: str = ""  # said on the level's event, when the reason needs words
 
 
 def _climb(state: State, climb: _Climb, level: int, repeat: int, steps, directory):
@@ -216,6 +217,7 @@ def _record_level(state, climb: _Climb, level, repeat, people, empty, steps) -> 
     text += f": {names}" if people else f": nobody ({'; '.join(empty)}), skipped"
     late = climb.late.total_seconds() if level_is_first(climb, steps) else 0.0
     text += f", late by {human(late)}" if late >= 1 else ""
+    text += f", {climb.why}" if climb.why else ""
     entry = state.record(
         steps.effects, incident, "escalated", climb.now, climb.actor, text,
         level=level + 1, repeat=repeat, targets=[str(t) for t in targets],
@@ -364,6 +366,44 @@ def _fire_escalation(state, incident, timer, directory, now, late, steps) -> Non
         return
     climb = _Climb(incident, policy, "timeout", timer.due, now, late=late)
     _climb(state, climb, timer.level, timer.repeat, steps, directory)
+
+
+def delivery_failed(
+    state: State,
+    incident: Incident,
+    result: DeliveryFailure,
+    directory: Directory,
+    timers: Mapping[TimerKey, Timer],
+    now: datetime,
+    steps: Steps,
+) -> None:
+    """Every contact method of a person failed for a level: climb now.
+
+    Nothing happens when the incident was answered or the climb has moved
+    on since that level started (its timer names a later level).
+    """
+    current = steps.timers.get((incident.id, ESCALATE)) or timers.get(
+        (incident.id, ESCALATE)
+    )
+    if incident.state != "triggered" or current is None or current.due is None:
+        return
+    if (current.level, current.repeat) != (result.level, result.repeat):
+        return
+    policy = directory.policies.get(current.policy)
+    if policy is None:
+        return
+    why = f"every contact method of {result.user} failed"
+    climb = _Climb(incident, policy, "delivery_failed", now, now, why=why)
+    _climb(state, climb, current.level, current.repeat, steps, directory)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryFailure:
+    """A person no method reached for one level (1-based) of one pass."""
+
+    user: str
+    level: int
+    repeat: int
 
 
 def _retrigger(state, incident: Incident, reason: str, now, actor, steps) -> None:

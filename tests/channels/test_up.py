@@ -9,7 +9,7 @@ import pytest
 from bus import wire
 from bus.client import EngineClient
 from channels.worker import Retry
-from tests.channels.conftest import ALICE_PHONE, FROM_NUMBER
+from tests.channels.conftest import ALICE_PHONE, BOB_PHONE, FROM_NUMBER
 from tests.conftest import wait_for
 
 PUSH_SMS_CALL = (
@@ -119,3 +119,44 @@ async def test_a_failing_provider_shows_its_retries_then_the_delivery(stack, rec
     ]  # fmt: skip
     assert "will retry" in notified[0].text
     assert "json://" not in " ".join(e.text for e in notified)  # no secret
+
+
+PUSH_AND_SMS = "{high: [{method: push}, {method: sms}]}"
+
+
+@pytest.mark.parametrize(
+    ("push_down", "escalates"),
+    [
+        # every method of Alice fails: Bob's level starts now, not in 10 minutes
+        (True, True),
+        # her SMS arrives though her push fails: she was reached, level 1 waits
+        (False, False),
+    ],
+)
+@pytest.mark.parametrize("rules", [PUSH_AND_SMS])
+async def test_a_person_no_method_reaches_escalates_at_once(
+    stack, receiver, fake_plivo, push_down, escalates
+):
+    stack.worker.retry = Retry(attempts=2, first=0.05, cap=0.1)
+    receiver.failures = 100
+    fake_plivo.failures = 2 if push_down else 0  # both of Alice's SMS attempts
+    incident = await open_incident(stack)
+
+    finals = await wait_for(lambda: _finals(stack, incident.id, "alice", 2), timeout=10)
+    assert {e.data["method"] for e in finals} == {"push", "sms"}
+    if escalates:
+        [sms] = await wait_for(lambda: fake_plivo.messages, timeout=10)
+        assert sms["dst"] == BOB_PHONE
+    levels = await timeline(stack, incident.id, "escalated")
+    assert [e.data["level"] for e in levels] == ([1, 2] if escalates else [1])
+    if escalates:
+        assert levels[1].data["reason"] == "delivery_failed"
+        assert levels[1].text.endswith("every contact method of alice failed")
+
+
+async def _finals(stack, incident: int, user: str, count: int):
+    found = [
+        e for e in await timeline(stack, incident, "notified")
+        if e.data["user"] == user and e.data["final"]
+    ]  # fmt: skip
+    return found if len(found) >= count else None
