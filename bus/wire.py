@@ -469,6 +469,7 @@ class NotifyJob(Wire, tag="notify_job"):
     at: datetime
     title: str = ""
     severity: Severity | None = None
+    service: str | None = None
 
 
 NotifyOutcome = Literal["delivered", "failed", "throttled", "bundled"]

@@ -36,22 +36,26 @@ class Page:
     severity: str | None = None
     test: bool = False
     others: tuple[Page, ...] = ()
+    service: str | None = None
 
     @classmethod
     def of(cls, job: wire.NotifyJob) -> Page:
-        return cls(job.incident, job.title or f"incident {job.incident}", job.severity)
+        title = job.title or f"incident {job.incident}"
+        return cls(job.incident, title, job.severity, service=job.service)
 
     @classmethod
     def of_listing(cls, listing: dict) -> Page:
         """A page from what a bundle keeps of it."""
-        n = listing["incident"]
-        return cls(n, listing["title"] or f"incident {n}", listing["severity"])
+        n, service = listing["incident"], listing.get("service")
+        return cls(n, listing["title"] or f"incident {n}", listing["severity"],
+                   service=service)  # fmt: skip
 
     @classmethod
     def bundle(cls, pages: list[Page]) -> Page:
         """One page that lists `pages`, the first leading."""
         first, *others = pages
-        return cls(first.incident, first.title, first.severity, others=tuple(others))
+        return cls(first.incident, first.title, first.severity,
+                   others=tuple(others), service=first.service)  # fmt: skip
 
     @property
     def pages(self) -> tuple[Page, ...]:
@@ -59,7 +63,7 @@ class Page:
 
     @property
     def headline(self) -> str:
-        """`[critical] disk full on db-3 (incident 42)`, for chat and push."""
+        """`[critical] orders-db: disk full on db-3 (incident 42)`, for chat."""
         if self.test:
             return "warroom test page"
         if self.others:
@@ -77,7 +81,7 @@ class Page:
 
     @property
     def spoken(self) -> str:
-        """`critical, disk full on db-3, incident 42`, for a phone call."""
+        """`critical, orders-db, disk full on db-3, incident 42`, for a call."""
         if self.test:
             return "This is a test page from warroom. Your phone works."
         if self.others:
@@ -99,11 +103,12 @@ class Page:
     @property
     def _one_line(self) -> str:
         severity = f"[{self.severity}] " if self.severity else ""
-        return f"{severity}{self.title} (incident {self.incident})"
+        service = f"{self.service}: " if self.service else ""
+        return f"{severity}{service}{self.title} (incident {self.incident})"
 
     @property
     def _spoken_one(self) -> str:
-        parts = [self.severity] if self.severity else []
+        parts = [p for p in (self.severity, self.service) if p]
         return ", ".join([*parts, self.title, f"incident {self.incident}"])
 
     def _listed(self, line, sep: str) -> str:

@@ -461,8 +461,8 @@ def _listing(step: wire.NotifyStep, steps: int) -> dict:
     job = step.job
     return {
         "key": step.key, "incident": job.incident, "title": job.title,
-        "severity": job.severity, "job": job.key, "level": job.level,
-        "repeat": job.repeat, "steps": steps,
+        "severity": job.severity, "service": job.service, "job": job.key,
+        "level": job.level, "repeat": job.repeat, "steps": steps,
     }  # fmt: skip
 
 

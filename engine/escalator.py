@@ -205,6 +205,7 @@ class Escalator:
             at=notice.at,
             title=incident.title if incident else "",
             severity=incident.severity if incident else None,  # type: ignore[arg-type]
+            service=incident.service if incident else None,
         )
 
     # ------------------------------------------------------------ firing

@@ -92,7 +92,7 @@ async def test_a_call_answered_by_pressing_1(stack, fake_plivo):
          "To": ALICE_PHONE},
     )  # fmt: skip
     assert status == 200
-    assert "critical, disk full on db-3, incident" in xml
+    assert "critical, db, disk full on db-3, incident" in xml  # the service too
     action = re.search(r'<GetDigits action="([^"]+)"', xml).group(1)
     # ...and posts the digit she pressed to the GetDigits action.
     status, xml = await fake_plivo.callback(
