@@ -353,6 +353,7 @@ _SECTIONS: dict[str, Any] = {
     "inhibit_rules": list[InhibitRule],
     "silences": Silences,
     "plivo": Plivo | None,
+    "notify": Notify,
 }
 
 

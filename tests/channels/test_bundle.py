@@ -10,8 +10,10 @@ from channels.bundle import STALE, decide
 from channels.contacts import Book, Method, Person, Rule
 from channels.page import Page
 from channels.worker import Worker
+from engine.config import ConfigError, parse_config
 from tests.channels.test_worker import FAST, job, publish, steps_settled
-from tests.conftest import wait_for
+from tests.conftest import TEST_CONFIG, wait_for
+from warroom.delivery import book_of
 
 WINDOW = 30.0
 A, B, C = ({"key": k, "incident": n} for k, n in (("a", 1), ("b", 2), ("c", 3)))
@@ -122,3 +124,24 @@ async def test_a_storm_to_one_person_is_two_messages_not_five(
     assert {r.reason for r in folded} == {
         f"listed in the push page of incident {carrier}"
     }
+
+
+@pytest.mark.parametrize(
+    ("notify", "window", "problem"),
+    [
+        # not given: 30 s, long enough to fold a storm, short for a page to wait
+        ("", 30.0, None),
+        # `0s` turns bundling off: every page on its own
+        ("notify: {bundle_window: 0s}\n", 0.0, None),
+        # an hour's wait for a page is no bundle but an outage
+        ("notify: {bundle_window: 1h}\n", None, "notify.bundle_window: at most 10m"),
+    ],
+)
+def test_the_bundle_window_comes_from_the_config(notify, window, problem):
+    text = TEST_CONFIG + notify
+    if problem:
+        with pytest.raises(ConfigError) as err:
+            parse_config(text, "t.yaml")
+        assert err.value.problems[0].startswith(problem)
+        return
+    assert book_of(parse_config(text, "t.yaml")).bundle_window == window
