@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 CONSUMER = "engine"
 BATCH = 1000
+CHECKPOINT_EVERY = 2.0  # seconds between WAL checkpoints on SQLite
 MAX_REPLY = 900 * 1024  # below nats-server's default max_payload of 1 MB
 CURSOR_ALERTS = "alerts_applied"
 CURSOR_PUBLISHED = "events_published"
@@ -117,6 +118,10 @@ class Engine:
             asyncio.create_task(self.deliveries.run(), name="engine-notified")
         )
         self._tasks.extend(self.escalator.tasks())
+        if self.store.checkpoints_needed:
+            self._tasks.append(
+                asyncio.create_task(self._checkpoints(), name="engine-checkpoint")
+            )
         log.info(
             "engine started open_incidents=%d applied=%d",
             len(self.state.incidents),
@@ -210,6 +215,15 @@ class Engine:
             finally:
                 await consumer.stop()
             await self._recover_from_failure(failures)
+
+    async def _checkpoints(self) -> None:
+        """Move SQLite's write-ahead log into the database off the commit path."""
+        while True:
+            await asyncio.sleep(CHECKPOINT_EVERY)
+            try:
+                await self.store.checkpoint()
+            except Exception as err:  # a busy database: the next round catches up
+                log.debug("checkpoint failed error=%s", err)
 
     async def _recover_from_failure(self, failures: int) -> None:
         # The core already changed memory for a batch that did not commit:
