@@ -22,6 +22,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from aiohttp import web
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -31,7 +33,9 @@ from warroom.stack import Settings, Stack  # noqa: E402
 
 CONFIG = """
 teams: {ops: {members: [alice, bob]}}
-users: {alice: {name: Alice}, bob: {name: Bob}}
+users:
+  alice: {name: Alice, contact_methods: [{apprise: "json://RECEIVER/alice"}]}
+  bob: {name: Bob, contact_methods: [{apprise: "json://RECEIVER/bob"}]}
 services: SERVICES
 default_service: svc0
 integrations:
@@ -49,11 +53,32 @@ escalation_policies:
 SERVICES = 50
 
 
-def config_text(delay: float) -> str:
+def config_text(delay: float, receiver: str = "127.0.0.1:9") -> str:
     services = ", ".join(
         f"svc{i}: {{team: ops, escalation_policy: bench}}" for i in range(SERVICES)
     )
-    return CONFIG.replace("SERVICES", "{" + services + "}").replace("DELAY", str(delay))
+    text = CONFIG.replace("SERVICES", "{" + services + "}").replace("DELAY", str(delay))
+    return text.replace("RECEIVER", receiver)
+
+
+async def receiver() -> tuple[web.AppRunner, str]:
+    """A local HTTP receiver for the pages: a person who is reached.
+
+    Without one every page fails, and a person whose every method failed is
+    escalated past at once, so no timer would be measured.
+    """
+
+    async def accept(request: web.Request) -> web.Response:
+        await request.read()
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_post("/{who}", accept)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    port = _free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner, f"127.0.0.1:{port}"
 
 
 def percentiles(values: list[float]) -> str:
@@ -66,8 +91,9 @@ def percentiles(values: list[float]) -> str:
 
 
 async def run(incidents: int, delay: float, spread: float) -> None:
+    pages, address = await receiver()
     with tempfile.TemporaryDirectory() as tmp:
-        config = parse_config(config_text(delay), "bench.yaml")
+        config = parse_config(config_text(delay, address), "bench.yaml")
         stack = Stack(Settings(config=config, data_dir=Path(tmp), http_port=0))
         stack.settings.http_port = _free_port()
         await stack.start()
@@ -75,6 +101,7 @@ async def run(incidents: int, delay: float, spread: float) -> None:
             await _measure(stack, incidents, delay, spread)
         finally:
             await stack.stop()
+            await pages.cleanup()
 
 
 async def _measure(stack: Stack, incidents: int, delay: float, spread: float) -> None:
