@@ -34,8 +34,8 @@ from warroom.stack import Settings, Stack  # noqa: E402
 CONFIG = """
 teams: {ops: {members: [alice, bob]}}
 users:
-  alice: {name: Alice, contact_methods: [{apprise: "json://RECEIVER/alice"}]}
-  bob: {name: Bob, contact_methods: [{apprise: "json://RECEIVER/bob"}]}
+  alice: {name: Alice, contact_methods: {push: {apprise: "json://RECEIVER/alice"}}}
+  bob: {name: Bob, contact_methods: {push: {apprise: "json://RECEIVER/bob"}}}
 services: SERVICES
 default_service: svc0
 integrations:
