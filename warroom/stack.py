@@ -12,6 +12,7 @@ from pathlib import Path
 from bus import wire
 from bus.connection import connect, ensure_streams
 from bus.server import EmbeddedServer, write_bus_url
+from channels.room import RoomFollower
 from channels.worker import Retry, Worker
 from engine.config import Config
 from engine.gateway import Gateway, serve
@@ -78,6 +79,7 @@ class Stack:
     engine: Engine | None = None
     gateway: Gateway | None = None
     worker: Worker | None = None
+    room: RoomFollower | None = None
     runner: object = None
     bus_url: str = ""
     _lock: object = field(default=None, repr=False)
@@ -117,7 +119,7 @@ class Stack:
         (s.data_dir / "http.url").write_text(f"http://{s.http_host}:{s.http_port}\n")
 
     async def _start_delivery(self, js) -> None:
-        """The channel worker, and Plivo's callbacks mounted on the gateway."""
+        """The channel worker, the room follower, and Plivo's callbacks."""
         s = self.settings
         own_url = f"http://{s.http_host}:{s.http_port}"
         self.worker = Worker(
@@ -125,6 +127,8 @@ class Stack:
             delivery.senders_of(s.config, own_url), retry=s.notify_retry,
         )  # fmt: skip
         await self.worker.start()
+        self.room = RoomFollower(self.nc, js, self.worker.book)
+        await self.room.start()
         callbacks = delivery.callbacks_of(s.config, own_url, self.nc)
         if callbacks is not None:
             self.gateway.mounts.append(callbacks.mount)
@@ -136,6 +140,7 @@ class Stack:
         self._stopped = True
         steps = [
             ("gateway", self.runner and self.runner.cleanup),
+            ("room follower", self.room and self.room.stop),
             ("channel worker", self.worker and self.worker.stop),
             ("engine", self.engine and self.engine.stop),
             ("bus connection", self.nc and self.nc.close),

@@ -1,7 +1,8 @@
 """`warroom worker`: a channel worker on its own, against a running bus.
 
 `up` runs one in its process; more of them, anywhere the bus reaches, share
-the NOTIFY work queue, so delivery scales out.
+the NOTIFY work queue, so delivery scales out. Each also follows the events
+for the teams' chat rooms, sharing one consumer, so a room is told once.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import logging
 import signal
 
 from bus.connection import connect, ensure_streams
+from channels.room import RoomFollower
 from channels.worker import ACK_WAIT, Worker
 from warroom import delivery
 from warroom.common import add_bus_options, add_config_option, bus_url, load
@@ -51,10 +53,13 @@ async def run(args) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await worker.start()
+    room = RoomFollower(nc, js, worker.book)
+    await room.start()
     try:
         await stop.wait()
     finally:
         log.info("stopping")
+        await room.stop()
         await worker.stop()
         await nc.close()
     return 0
