@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import socket
+import subprocess
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-from aiohttp import web
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -61,24 +62,37 @@ def config_text(delay: float, receiver: str = "127.0.0.1:9") -> str:
     return text.replace("RECEIVER", receiver)
 
 
-async def receiver() -> tuple[web.AppRunner, str]:
-    """A local HTTP receiver for the pages: a person who is reached.
+_RECEIVER = """
+import http.server, sys
+class Accept(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(200); self.end_headers(); self.wfile.write(b"ok")
+    def log_message(self, *args):
+        pass
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Accept).serve_forever()
+"""
 
-    Without one every page fails, and a person whose every method failed is
-    escalated past at once, so no timer would be measured.
+
+def receiver() -> tuple[subprocess.Popen, str]:
+    """A local HTTP receiver for the pages, in a process of its own.
+
+    People must be reachable: a person whose every method fails is escalated
+    past at once, and no timer would be measured. Out of process, so that
+    answering pages does not compete with the engine being measured.
     """
-
-    async def accept(request: web.Request) -> web.Response:
-        await request.read()
-        return web.Response(text="ok")
-
-    app = web.Application()
-    app.router.add_post("/{who}", accept)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
     port = _free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    return runner, f"127.0.0.1:{port}"
+    process = subprocess.Popen([sys.executable, "-c", _RECEIVER, str(port)])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with (
+            contextlib.suppress(OSError),
+            socket.create_connection(("127.0.0.1", port)),
+        ):
+            return process, f"127.0.0.1:{port}"
+        time.sleep(0.05)
+    process.kill()
+    raise SystemExit("the page receiver did not start")
 
 
 def percentiles(values: list[float]) -> str:
@@ -91,7 +105,7 @@ def percentiles(values: list[float]) -> str:
 
 
 async def run(incidents: int, delay: float, spread: float) -> None:
-    pages, address = await receiver()
+    pages, address = receiver()
     with tempfile.TemporaryDirectory() as tmp:
         config = parse_config(config_text(delay, address), "bench.yaml")
         stack = Stack(Settings(config=config, data_dir=Path(tmp), http_port=0))
@@ -101,7 +115,8 @@ async def run(incidents: int, delay: float, spread: float) -> None:
             await _measure(stack, incidents, delay, spread)
         finally:
             await stack.stop()
-            await pages.cleanup()
+            pages.kill()
+            pages.wait()
 
 
 async def _measure(stack: Stack, incidents: int, delay: float, spread: float) -> None:
