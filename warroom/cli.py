@@ -35,6 +35,8 @@ def setup_logging(level: str | None = None) -> None:
     )
     # nats-py logs every failed reconnect with a traceback; one line is enough.
     logging.getLogger("nats").setLevel(logging.CRITICAL)
+    # apprise logs each target URL, token and all, at DEBUG.
+    logging.getLogger("apprise").setLevel(logging.WARNING)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
 
 

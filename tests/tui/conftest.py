@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from aiohttp import web
 
 from engine.config import parse_config
 from tests.conftest import TEST_CONFIG, free_port
@@ -36,11 +37,24 @@ escalation_policies:
 silences: {warn_before: 2s}
 """
 
+# People must be reachable: a person whose every contact method fails is
+# escalated past at once, and the countdown tests need level 1 to wait.
+REACHABLE = """
+users:
+  alice: {name: Alice, logins: [alice], contact_methods: {push: {apprise: "json://RECEIVER/alice"}}}
+  bob: {name: Bob, logins: [bob], contact_methods: {push: {apprise: "json://RECEIVER/bob"}}}
+  carol: {name: Carol, contact_methods: {push: {apprise: "json://RECEIVER/carol"}}}
+  dave: {name: Dave, contact_methods: {push: {apprise: "json://RECEIVER/dave"}}}
+"""
 
-def paging_config() -> str:
+
+def paging_config(receiver: str = "127.0.0.1:9") -> str:
     """TEST_CONFIG with PAGING merged in, one level deep: keys are never repeated."""
     merged = yaml.safe_load(TEST_CONFIG)
-    for section, value in yaml.safe_load(PAGING).items():
+    extra = yaml.safe_load(PAGING) | yaml.safe_load(
+        REACHABLE.replace("RECEIVER", receiver)
+    )
+    for section, value in extra.items():
         if isinstance(value, dict) and isinstance(merged.get(section), dict):
             merged[section] = {**merged[section], **value}
         else:
@@ -49,9 +63,29 @@ def paging_config() -> str:
 
 
 @pytest.fixture
-async def paging(tmp_path: Path) -> AsyncIterator[Stack]:
+async def pages() -> AsyncIterator[str]:
+    """A local HTTP receiver that accepts every page: host and port."""
+
+    async def accept(request: web.Request) -> web.Response:
+        await request.read()
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_post("/{who}", accept)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def paging(tmp_path: Path, pages: str) -> AsyncIterator[Stack]:
     """`warroom up` in this process with the paging config."""
-    config = parse_config(paging_config(), "paging.yaml")
+    config = parse_config(paging_config(pages), "paging.yaml")
     settings = Settings(
         config=config, data_dir=tmp_path / "data", http_port=free_port()
     )

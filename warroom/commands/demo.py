@@ -42,6 +42,7 @@ def _log_to_file(path: Path) -> None:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
     logging.getLogger("nats").setLevel(logging.CRITICAL)
+    logging.getLogger("apprise").setLevel(logging.WARNING)  # it logs target URLs
 
 
 async def run(args) -> int:
