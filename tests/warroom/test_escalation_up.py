@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import http.server
+import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +22,12 @@ services:
   db: {team: database, escalation_policy: two-seconds}
   checkout: {team: web}
   edge: {team: web}
+# Reachable people: one whose every method fails is escalated past at once.
+users:
+  alice: {name: Alice, logins: [alice], contact_methods: {push: {apprise: "json://RECEIVER/a"}}}
+  bob: {name: Bob, logins: [bob], contact_methods: {push: {apprise: "json://RECEIVER/b"}}}
+  carol: {name: Carol}
+  dave: {name: Dave}
 escalation_policies:
   two-seconds:
     levels:
@@ -34,9 +42,32 @@ def at(event: dict) -> datetime:
     return datetime.fromisoformat(event["at"].replace("Z", "+00:00"))
 
 
-def test_unacknowledged_alert_reaches_level_2_between_2_and_3_seconds(tmp_path: Path):
+class _Accept(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def receiver():
+    """A local HTTP server that takes every page: host and port."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Accept)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_unacknowledged_alert_reaches_level_2_between_2_and_3_seconds(
+    tmp_path: Path, receiver: str
+):
     config = tmp_path / "warroom.yaml"
-    config.write_text(TWO_SECONDS)
+    config.write_text(TWO_SECONDS.replace("RECEIVER", receiver))
     with UpProcess(config, tmp_path / "data") as up:
         sent = cli(
             up.data, "send", "disk full", "--service", "db", "--severity", "critical"
