@@ -27,6 +27,11 @@ log = logging.getLogger(__name__)
 BUCKET = "NOTIFY_BUNDLE"
 BUCKET_TTL = 24 * 3600.0
 CAS_TRIES = 5
+# A bundle lists at most this many pages; later ones in its window are
+# recorded as bundled at once. Unbounded, the shared record grew with every
+# page of a storm and each join rewrote all of it: quadratic, and a 1,000-page
+# storm delayed the engine's timers by seconds in `warroom up`.
+MAX_LISTED = 20
 STALE = 120.0  # seconds past its window a carrier is taken for lost
 
 
@@ -35,8 +40,9 @@ class Decision:
     """What to do with one page.
 
     `alone`: send it now. `wait`: it carries the bundle, come back at `until`.
-    `folded`: it is listed in another page's bundle. `carry`: send `pages`
-    (the carrier's own first) as one message now.
+    `folded`: it is listed in another page's bundle. `counted`: the bundle
+    is full; the page joins it unlisted. `carry`: send `pages` (the carrier's
+    own first) as one message now.
     """
 
     action: str
@@ -62,6 +68,8 @@ def decide(
         return Decision("carry", pages=(page, *listed)), fresh
     if any(p["key"] == page["key"] for p in pages):
         return Decision("folded"), record  # redelivered: listed already
+    if len(pages) >= MAX_LISTED:
+        return Decision("counted"), record
     return Decision("folded"), {**record, "pages": [*pages, page]}
 
 

@@ -38,7 +38,7 @@ from bus.consumer import PullConsumer
 from channels import buckets
 from channels.bundle import BUCKET as BUNDLE_BUCKET
 from channels.bundle import BUCKET_TTL as BUNDLE_TTL
-from channels.bundle import Bundles
+from channels.bundle import MAX_LISTED, Bundles
 from channels.contacts import Book, Method, redact
 from channels.page import DeliveryFailed, Page
 from channels.throttle import BUCKET as THROTTLE_BUCKET
@@ -295,8 +295,10 @@ class Worker:
             )
             if decision.action == "wait":
                 return max(decision.until - utcnow().timestamp(), 0.01)
-            if decision.action == "folded":
+            if decision.action in ("folded", "counted"):
                 await self.kv.update(step.key, _mark("bundled", 0), last=revision)
+                if decision.action == "counted":
+                    await self._report_counted(step, method)
                 return None
             if decision.action == "carry":
                 page, folded = await self._bundle(decision.pages)
@@ -314,6 +316,20 @@ class Worker:
         waiting = [p for p in others if not await self._answered(p["incident"])]
         listed = [Page.of_listing(p) for p in (carrier, *waiting)]
         return Page.bundle(listed), waiting
+
+    async def _report_counted(self, step: wire.NotifyStep, method: Method) -> None:
+        """A page past a full bundle's list: bundled, recorded at once."""
+        listing = _listing(step, len({s.key for s in self.plan(step.job)[0]}))
+        why = f"joined a full {method.name} bundle (more than {MAX_LISTED} pages)"
+        await self._publish(
+            wire.NotifyResult(
+                key=listing["key"], incident=listing["incident"],
+                user=step.job.user, channel=method.kind, method=method.name,
+                result="bundled", attempt=0, at=utcnow(), reason=why,
+                job=listing.get("job", ""), level=listing.get("level", 0),
+                repeat=listing.get("repeat", 0), steps=listing.get("steps", 1),
+            )
+        )  # fmt: skip
 
     async def _report_folded(self, step, method, folded, outcome) -> None:
         """Each folded page's result: `bundled`, or the carrier's failure."""

@@ -145,3 +145,15 @@ def test_the_bundle_window_comes_from_the_config(notify, window, problem):
         assert err.value.problems[0].startswith(problem)
         return
     assert book_of(parse_config(text, "t.yaml")).bundle_window == window
+
+
+def test_a_full_bundle_counts_later_pages_without_listing_them():
+    from channels.bundle import MAX_LISTED, decide
+
+    pages = [{"key": f"p{i}"} for i in range(MAX_LISTED)]
+    record = {"until": 130.0, "carrier": "p0", "pages": pages}
+    decision, after = decide(record, {"key": "late"}, 121.0, 30.0)
+    # Listing every page of a storm made each join rewrite a growing record;
+    # past MAX_LISTED the page is bundled unlisted and the record stays put.
+    assert decision.action == "counted"
+    assert after is record
