@@ -16,6 +16,7 @@ import msgspec
 import yaml
 
 from engine.core.matchers import Matcher, MatcherError, parse_matcher
+from engine.core.severity import SEVERITIES
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -171,6 +172,8 @@ class Service(_Section, kw_only=True):
     description: str = ""
     escalation_policy: str | None = None
     ack_timeout: str | None = None  # acknowledged but unresolved this long: retrigger
+    # Severities that wake people for this service; default critical and error.
+    high_urgency: list[str] | None = None
     flapping: Flapping | None = None
     storm: Storm | None = None
     maintenance: list[MaintenanceWindow] = []
@@ -421,6 +424,12 @@ def _check_references(config: Config, problems: list[str], kinds: set[str]) -> N
     for name, service in config.services.items():
         if service.team not in config.teams:
             problems.append(f"services.{name}.team: unknown team {service.team!r}")
+        for i, severity in enumerate(service.high_urgency or ()):
+            if severity not in SEVERITIES:
+                problems.append(
+                    f"services.{name}.high_urgency[{i}]: not a severity {severity!r} "
+                    "(critical, error, warning, info)"
+                )
     for i, route in enumerate(config.routes):
         if route.service not in config.services:
             problems.append(f"routes[{i}].service: unknown service {route.service!r}")

@@ -87,6 +87,11 @@ def directory_of(config: Config, overrides: Iterable[Override] = ()) -> Director
             if s.ack_timeout
         },
         overrides=tuple(overrides),
+        high_urgency={
+            n: frozenset(s.high_urgency)
+            for n, s in services
+            if s.high_urgency is not None
+        },
     )
 
 

@@ -201,7 +201,11 @@ class Escalator:
             repeat=notice.repeat,
             reason=notice.reason,
             why=notice.why,
-            urgency=notice.urgency,  # type: ignore[arg-type]
+            urgency=self.directory.urgency(  # type: ignore[arg-type]
+                incident.service if incident else None,
+                incident.severity if incident else None,
+                notice.urgency,
+            ),
             at=notice.at,
             title=incident.title if incident else "",
             severity=incident.severity if incident else None,  # type: ignore[arg-type]

@@ -71,9 +71,17 @@ class Directory:
     service_policies: Mapping[str, str]  # service -> policy name
     ack_timeouts: Mapping[str, timedelta]  # service -> timeout, when set
     overrides: tuple[Override, ...] = ()
+    high_urgency: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     def policy_for(self, service: str | None) -> EscalationPolicy | None:
         return self.policies.get(self.service_policies.get(service or "", ""))
+
+    def urgency(self, service: str | None, severity: str | None, default: str) -> str:
+        """`high` or `low`: the service's own severities, else `default`."""
+        urgent = self.high_urgency.get(service or "")
+        if urgent is None or severity is None:
+            return default
+        return "high" if severity in urgent else "low"
 
 
 @dataclass(frozen=True, slots=True)

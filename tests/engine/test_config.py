@@ -110,3 +110,11 @@ def test_a_config_that_is_not_utf8_is_named(tmp_path):
     assert caught.value.problems == [
         "not UTF-8 text (byte 21 is 0xe9)"
     ]  # "users: {u: {name: Jos" is 21 bytes
+
+
+def test_a_service_high_urgency_names_only_severities():
+    problems = problems_of(
+        "teams: {t: {}}\nservices: {pay: {team: t, high_urgency: [critical, loud]}}\n"
+        "default_service: pay\n"
+    )
+    assert "services.pay.high_urgency[1]: not a severity 'loud'" in " ".join(problems)

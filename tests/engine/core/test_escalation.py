@@ -305,3 +305,27 @@ def test_resolving_clears_every_timer():
     esc.resolved(clock.incident, clock.timers, steps)
     clock.apply(steps)
     assert clock.timers == {}
+
+
+@pytest.mark.parametrize(
+    ("service", "severity", "expected"),
+    [
+        # No setting: the default the core chose (critical and error wake).
+        ("plain", "warning", "low"),
+        # A payments service where a warning already means money lost.
+        ("payments", "warning", "high"),
+        # ... and where an error is still for the morning, by its own choice.
+        ("payments", "error", "low"),
+        # A service nobody configured urgency for keeps the default.
+        (None, "critical", "low"),
+    ],
+)
+def test_urgency_per_service_overrides_the_default(service, severity, expected):
+    from engine.core.escalation import Directory
+
+    directory = Directory(
+        users=frozenset(), teams={}, schedules={}, policies={},
+        service_policies={}, ack_timeouts={},
+        high_urgency={"payments": frozenset({"critical", "warning"})},
+    )  # fmt: skip
+    assert directory.urgency(service, severity, "low") == expected
