@@ -17,9 +17,11 @@ import asyncio
 import contextlib
 import logging
 from datetime import UTC, datetime
+from pathlib import Path
 
 import aiohttp
 import msgspec
+from aiohttp import web
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +45,8 @@ def disk_body(usage: list[int], started: str) -> dict:
                     "severity": severity,
                 },
                 "annotations": {
-                    "summary": f"disk {percent}% full on db-{i}",
+                    "summary": f"disk filling up on db-{i}",
+                    "description": f"disk {percent}% full on db-{i}",
                     "runbook_url": "https://runbooks.example.internal/disk-full",
                 },
                 "startsAt": started,
@@ -65,7 +68,10 @@ def error_rate_body(percent: float, started: str, resolved: bool = False) -> dic
             "severity": severity,
             "route": "/api/checkout",
         },
-        "annotations": {"summary": f"checkout 5xx rate at {percent:.1f}%"},
+        "annotations": {
+            "summary": "checkout 5xx rate climbing",
+            "description": f"checkout 5xx rate at {percent:.1f}%",
+        },
         "startsAt": started,
         "endsAt": _now() if resolved else "0001-01-01T00:00:00Z",
         "fingerprint": "demo-error-rate",
@@ -154,3 +160,48 @@ async def run_feed(feed: Feed, rounds: int | None = None) -> None:
     """Run a feed, swallowing its cancellation at shutdown."""
     with contextlib.suppress(asyncio.CancelledError):
         await feed.run(rounds)
+
+
+class Pager:
+    """The demo's stand-in for everyone's phone and the teams' chat rooms.
+
+    The demo config sends pages to `json://127.0.0.1:8081/<who>`; this
+    receiver appends each one to `pages.log` in the data directory, so the
+    demo shows deliveries, and escalations that wait for an acknowledgment,
+    with no outside service.
+    """
+
+    def __init__(self, log_path: Path, host: str = "127.0.0.1", port: int = 8081):
+        self.log_path = log_path
+        self.host = host
+        self.port = port
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> bool:
+        """Listen; False (and a warning) when the port is taken."""
+        app = web.Application()
+        app.router.add_post("/{who}", self._page)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        try:
+            await web.TCPSite(self._runner, self.host, self.port).start()
+        except OSError as err:
+            log.warning("demo pager cannot listen port=%d error=%s", self.port, err)
+            await self.stop()
+            return False
+        return True
+
+    async def _page(self, request: web.Request) -> web.Response:
+        body = await request.json(loads=msgspec.json.decode)
+        who = request.match_info["who"]
+        title, message = body.get("title") or "", body.get("message") or ""
+        text = message if title in message else f"{title}: {message}"
+        line = f"{_now()} to {who}: {text.strip()}"
+        with self.log_path.open("a", encoding="utf-8") as log_file:
+            log_file.write(line.replace("\n", " ") + "\n")
+        return web.json_response({"ok": True})
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None

@@ -71,3 +71,6 @@ def test_demo_runs_headless_and_stops_cleanly(tmp_path):
     log = (data / "warroom.log").read_text()
     assert "engine started" in log and "Traceback" not in log
     assert (data / "warroom.db").exists()
+    # The demo's pager stood in for the on-call person's phone.
+    pages = (data / "pages.log").read_text()
+    assert " to " in pages and "orders-db" in pages

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from warroom.commands.up import parse_http, start_stack
 from warroom.common import DEFAULT_HTTP, Failure, add_bus_options, data_dir, login_name
-from warroom.feed import Feed, run_feed
+from warroom.feed import Feed, Pager, run_feed
 from warroom.stack import Settings
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,13 @@ async def run(args) -> int:
     settings = Settings(
         config=config, data_dir=data, nats_url=args.nats, http_host=host, http_port=port
     )
-    stack = await start_stack(settings, config_file)
+    pager = Pager(data / "pages.log")
+    paging = await pager.start()
+    try:
+        stack = await start_stack(settings, config_file)
+    except Failure:
+        await pager.stop()
+        raise
     tokens = {i.kind: i.token for i in reversed(list(config.integrations.values()))}
     feed = Feed(f"http://{host}:{port}", tokens)
     feeding = asyncio.create_task(run_feed(feed, args.rounds))
@@ -74,6 +80,8 @@ async def run(args) -> int:
         with contextlib.suppress(asyncio.CancelledError):
             await feeding
         await stack.stop()
+        if paging:
+            await pager.stop()
     return 0
 
 
