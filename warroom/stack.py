@@ -6,6 +6,7 @@ import asyncio
 import fcntl
 import logging
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,6 +69,68 @@ class Settings:
     notify_retry: Retry = field(default_factory=Retry)
 
 
+class DeliveryThread:
+    """The channel worker and the room follower, on an event loop of their own.
+
+    Delivery is Python-heavy (key-value round trips, apprise, plivo) and was
+    sharing the engine's loop: in a storm of 2,000 pages, escalation timers
+    waited seconds behind it. On a thread of its own the engine's loop is
+    never queued behind delivery's callbacks.
+    """
+
+    def __init__(self, bus_url: str, config: Config, own_url: str, retry: Retry):
+        self.bus_url, self.config, self.own_url, self.retry = (
+            bus_url, config, own_url, retry
+        )  # fmt: skip
+        self.worker: Worker | None = None
+        self.room: RoomFollower | None = None
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ready = threading.Event()
+        self._failure: BaseException | None = None
+
+    async def start(self) -> None:
+        self._thread = threading.Thread(
+            target=asyncio.run,
+            args=(self._run(),),
+            name="warroom-delivery",
+            daemon=True,
+        )
+        self._thread.start()
+        await asyncio.to_thread(self._ready.wait, 30)
+        if self._failure is not None:
+            raise self._failure
+
+    async def _run(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stopping = asyncio.Event()
+        try:
+            nc = await connect(self.bus_url, name="warroom-delivery")
+            js = nc.jetstream()
+            self.worker = Worker(
+                nc, js, delivery.book_of(self.config),
+                delivery.senders_of(self.config, self.own_url), retry=self.retry,
+            )  # fmt: skip
+            await self.worker.start()
+            self.room = RoomFollower(nc, js, self.worker.book)
+            await self.room.start()
+        except BaseException as err:  # reported to start() in the main thread
+            self._failure = err
+            self._ready.set()
+            return
+        self._ready.set()
+        await self._stopping.wait()
+        for part in (self.room, self.worker):
+            await _bounded(type(part).__name__, part.stop)
+        await _bounded("delivery bus connection", nc.close)
+
+    async def stop(self) -> None:
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._stopping.set)
+        if self._thread is not None:
+            await asyncio.to_thread(self._thread.join, STOP_TIMEOUT)
+
+
 @dataclass
 class Stack:
     """The running parts, stopped in reverse order of starting."""
@@ -80,6 +143,7 @@ class Stack:
     gateway: Gateway | None = None
     worker: Worker | None = None
     room: RoomFollower | None = None
+    delivery: DeliveryThread | None = None
     runner: object = None
     bus_url: str = ""
     _lock: object = field(default=None, repr=False)
@@ -122,13 +186,9 @@ class Stack:
         """The channel worker, the room follower, and Plivo's callbacks."""
         s = self.settings
         own_url = f"http://{s.http_host}:{s.http_port}"
-        self.worker = Worker(
-            self.nc, js, delivery.book_of(s.config),
-            delivery.senders_of(s.config, own_url), retry=s.notify_retry,
-        )  # fmt: skip
-        await self.worker.start()
-        self.room = RoomFollower(self.nc, js, self.worker.book)
-        await self.room.start()
+        self.delivery = DeliveryThread(self.bus_url, s.config, own_url, s.notify_retry)
+        await self.delivery.start()
+        self.worker, self.room = self.delivery.worker, self.delivery.room
         callbacks = delivery.callbacks_of(s.config, own_url, self.nc)
         if callbacks is not None:
             self.gateway.mounts.append(callbacks.mount)
@@ -140,8 +200,7 @@ class Stack:
         self._stopped = True
         steps = [
             ("gateway", self.runner and self.runner.cleanup),
-            ("room follower", self.room and self.room.stop),
-            ("channel worker", self.worker and self.worker.stop),
+            ("channel worker", self.delivery and self.delivery.stop),
             ("engine", self.engine and self.engine.stop),
             ("bus connection", self.nc and self.nc.close),
             ("store", self.store and self.store.close),
