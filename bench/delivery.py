@@ -105,9 +105,7 @@ async def run(incidents: int, spread: float) -> None:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             config = parse_config(config_text(port), "bench.yaml")
-            settings = Settings(
-                config=config, data_dir=Path(tmp), http_port=_free_port()
-            )
+            settings = Settings(config=config, data_dir=Path(tmp), http_port=0)
             stack = Stack(settings)
             await stack.start()
             try:

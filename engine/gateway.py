@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import socket
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
@@ -299,11 +300,13 @@ def _redacted(path: str) -> str:
     return path
 
 
-async def serve(gateway: Gateway, host: str, port: int) -> web.AppRunner:
-    """Start listening; the caller cleans up the returned runner."""
+async def serve(
+    gateway: Gateway, host: str, port: int, sock: socket.socket | None = None
+) -> web.AppRunner:
+    """Start listening (on `sock` when given); the caller cleans up the runner."""
     runner = web.AppRunner(gateway.app(), access_log=None)  # the path holds a token
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
+    site = web.SockSite(runner, sock) if sock else web.TCPSite(runner, host, port)
     await site.start()
     log.info("gateway listening http=%s:%d", host, port)
     return runner

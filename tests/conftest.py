@@ -112,9 +112,7 @@ async def wait_for(predicate, timeout: float = 10.0, interval: float = 0.01):
 @pytest.fixture
 async def stack(tmp_path: Path, config: Config) -> AsyncIterator[Stack]:
     """`warroom up` in this process: embedded nats-server, SQLite, gateway."""
-    settings = Settings(
-        config=config, data_dir=tmp_path / "data", http_port=free_port()
-    )
+    settings = Settings(config=config, data_dir=tmp_path / "data", http_port=0)
     running = Stack(settings)
     await running.start()
     try:

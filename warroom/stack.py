@@ -6,6 +6,7 @@ import asyncio
 import fcntl
 import logging
 import os
+import socket
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -153,6 +154,7 @@ class Stack:
         s = self.settings
         s.data_dir.mkdir(parents=True, exist_ok=True)
         self._lock = lock_data_dir(s.data_dir)
+        sock = _reserve_port(s) if s.http_port == 0 else None
         if s.nats_url:
             self.bus_url = s.nats_url
         else:
@@ -178,7 +180,7 @@ class Stack:
             s.config, publish, lambda: self.nc.is_connected, dead_letter
         )
         await self._start_delivery(js)
-        self.runner = await serve(self.gateway, s.http_host, s.http_port)
+        self.runner = await serve(self.gateway, s.http_host, s.http_port, sock)
         write_bus_url(s.data_dir, self.bus_url)
         (s.data_dir / "http.url").write_text(f"http://{s.http_host}:{s.http_port}\n")
 
@@ -213,6 +215,19 @@ class Stack:
             self._lock.close()  # releases the data directory
             self._lock = None
         log.info("stopped")
+
+
+def _reserve_port(settings: Settings) -> socket.socket:
+    """Port 0: bind a port now and keep it, so nothing takes it before we serve.
+
+    Choosing a free port and binding it later raced with other sockets of the
+    machine; the chosen port is written back into the settings.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((settings.http_host, 0))
+    settings.http_port = sock.getsockname()[1]
+    return sock
 
 
 async def _bounded(name: str, step, timeout: float = STOP_TIMEOUT) -> None:

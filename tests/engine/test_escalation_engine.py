@@ -9,7 +9,7 @@ import pytest
 
 from bus import wire
 from engine.config import parse_config
-from tests.conftest import TEST_CONFIG, free_port, wait_for
+from tests.conftest import TEST_CONFIG, wait_for
 from warroom.stack import Settings, Stack
 
 # The shared test config, with the db service escalating fast: alice (on
@@ -37,7 +37,7 @@ escalation_policies:
 
 def stack_at(data: Path) -> Stack:
     config = parse_config(ESCALATING, "escalating.yaml")
-    return Stack(Settings(config=config, data_dir=data, http_port=free_port()))
+    return Stack(Settings(config=config, data_dir=data, http_port=0))
 
 
 @pytest.fixture

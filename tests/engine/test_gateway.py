@@ -119,7 +119,7 @@ async def test_bus_outage_is_503_then_recovers(tmp_path, config, http, caplog):
         config=config,
         data_dir=tmp_path / "data",
         nats_url=server.url,
-        http_port=free_port(),
+        http_port=0,
     )
     stack = Stack(settings)
     await stack.start()

@@ -86,9 +86,7 @@ async def pages() -> AsyncIterator[str]:
 async def paging(tmp_path: Path, pages: str) -> AsyncIterator[Stack]:
     """`warroom up` in this process with the paging config."""
     config = parse_config(paging_config(pages), "paging.yaml")
-    settings = Settings(
-        config=config, data_dir=tmp_path / "data", http_port=free_port()
-    )
+    settings = Settings(config=config, data_dir=tmp_path / "data", http_port=0)
     running = Stack(settings)
     await running.start()
     try:

@@ -15,7 +15,7 @@ from warroom.stack import Settings, Stack
 
 async def test_feed_opens_the_three_demo_incidents(tmp_path):
     config = load_config(DEMO_CONFIG)
-    stack = Stack(Settings(config=config, data_dir=tmp_path, http_port=free_port()))
+    stack = Stack(Settings(config=config, data_dir=tmp_path, http_port=0))
     await stack.start()
     try:
         tokens = {i.kind: i.token for i in config.integrations.values()}
