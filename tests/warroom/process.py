@@ -11,8 +11,6 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tests.conftest import free_port
-
 
 def cli(data: Path, *args: str, timeout: float = 30) -> subprocess.CompletedProcess:
     """Run `warroom ARGS --data DATA` and capture its output."""
@@ -38,9 +36,9 @@ class UpProcess:
         self.config = config
         self.data = data
         self.extra = extra
-        self.port = free_port()
+        self.port = 0  # up binds a port of its own at the first start, kept after
         self.process: subprocess.Popen | None = None
-        self.log = data.parent / f"up-{self.port}.log"
+        self.log = data.parent / f"up-{data.name}-{id(self)}.log"
 
     @property
     def base(self) -> str:
@@ -48,6 +46,7 @@ class UpProcess:
 
     def start(self, timeout: float = 20) -> UpProcess:
         self.data.mkdir(parents=True, exist_ok=True)
+        (self.data / "http.url").unlink(missing_ok=True)
         args = [
             sys.executable,
             "-m",
@@ -65,8 +64,23 @@ class UpProcess:
             self.process = subprocess.Popen(
                 args, stdout=log, stderr=log, stdin=subprocess.DEVNULL
             )
+        self.port = self._listening(timeout)
         self.wait_healthy(timeout)
         return self
+
+    def _listening(self, timeout: float) -> int:
+        """The port up reports in http.url once it serves (it picked it for 0)."""
+        deadline = time.monotonic() + timeout
+        path = self.data / "http.url"
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(
+                    f"warroom up exited: {self.log.read_text()[-2000:]}"
+                )
+            if path.exists() and path.read_text().strip():
+                return int(path.read_text().strip().rsplit(":", 1)[1])
+            time.sleep(0.05)
+        raise AssertionError(f"warroom up did not listen in {timeout}s")
 
     def wait_healthy(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
