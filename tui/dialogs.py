@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from rich.text import Text
 from textual import on
@@ -26,6 +27,35 @@ REASON_HELP = {
 }
 
 
+Answer = TypeVar("Answer")
+
+
+class Dialog(ModalScreen[Answer]):
+    """A modal question: escape or Cancel closes it with no answer."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel")]
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        """Close the dialog without an answer: nothing is sent."""
+        self.dismiss(None)
+
+
+class IncidentDialog(Dialog[Answer]):
+    """A dialog about one incident, titled with it."""
+
+    def __init__(self, incident: wire.IncidentSummary) -> None:
+        super().__init__()
+        self.incident = incident
+
+    def title_label(self, phrase: str) -> Label:
+        """The dialog's title: what it does, to which incident."""
+        return Label(
+            Text(f"{phrase} {self.incident.id}: {self.incident.title}"),
+            classes="dialog-title",
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Resolution:
     """What the responder chose in the resolve dialog."""
@@ -34,21 +64,12 @@ class Resolution:
     note: str | None
 
 
-class ResolveDialog(ModalScreen[Resolution | None]):
+class ResolveDialog(IncidentDialog[Resolution | None]):
     """Ask for the close reason and an optional note."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel")]
-
-    def __init__(self, incident: wire.IncidentSummary) -> None:
-        super().__init__()
-        self.incident = incident
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(
-                Text(f"Resolve incident {self.incident.id}: {self.incident.title}"),
-                classes="dialog-title",
-            )
+            yield self.title_label("Resolve incident")
             yield Label("Close reason")
             yield OptionList(
                 *(
@@ -78,27 +99,13 @@ class ResolveDialog(ModalScreen[Resolution | None]):
         note = self.query_one("#note", Input).value.strip() or None
         self.dismiss(Resolution(reason, note))
 
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        """Close the dialog without resolving."""
-        self.dismiss(None)
 
-
-class NoteDialog(ModalScreen[str | None]):
+class NoteDialog(IncidentDialog[str | None]):
     """Ask for the text of a note on the timeline."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel")]
-
-    def __init__(self, incident: wire.IncidentSummary) -> None:
-        super().__init__()
-        self.incident = incident
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(
-                Text(f"Note on incident {self.incident.id}: {self.incident.title}"),
-                classes="dialog-title",
-            )
+            yield self.title_label("Note on incident")
             yield Input(placeholder="what you found or did", id="text")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Add note", variant="primary", id="submit")
@@ -114,30 +121,19 @@ class NoteDialog(ModalScreen[str | None]):
             return
         self.dismiss(text)
 
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        """Close the dialog without a note."""
-        self.dismiss(None)
 
-
-class ReassignDialog(ModalScreen[str | None]):
+class ReassignDialog(IncidentDialog[str | None]):
     """Ask whom to give the incident to, from the configured users."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel")]
 
     def __init__(
         self, incident: wire.IncidentSummary, users: list[wire.UserView]
     ) -> None:
-        super().__init__()
-        self.incident = incident
+        super().__init__(incident)
         self.users = [u for u in users if u.handle != incident.owner]
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(
-                Text(f"Reassign incident {self.incident.id}: {self.incident.title}"),
-                classes="dialog-title",
-            )
+            yield self.title_label("Reassign incident")
             yield Label(Text(f"Owner now: {self.incident.owner or 'nobody'}"))
             yield OptionList(
                 *(Option(f"{u.handle:<12} {u.name}", id=u.handle) for u in self.users),
@@ -161,11 +157,6 @@ class ReassignDialog(ModalScreen[str | None]):
             return
         self.dismiss(self.users[users.highlighted].handle)
 
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        """Close the dialog without reassigning."""
-        self.dismiss(None)
-
 
 @dataclass(frozen=True, slots=True)
 class Duration:
@@ -175,21 +166,12 @@ class Duration:
     label: str
 
 
-class SnoozeDialog(ModalScreen[Duration | None]):
+class SnoozeDialog(IncidentDialog[Duration | None]):
     """Ask how long to snooze an acknowledged incident."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel")]
-
-    def __init__(self, incident: wire.IncidentSummary) -> None:
-        super().__init__()
-        self.incident = incident
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(
-                Text(f"Snooze incident {self.incident.id}: {self.incident.title}"),
-                classes="dialog-title",
-            )
+            yield self.title_label("Snooze incident")
             yield Label("It returns to triggered when the snooze ends.")
             yield Input(value="15m", placeholder="15m, 1h, 1h30m", id="duration")
             with Horizontal(classes="dialog-buttons"):
@@ -208,11 +190,6 @@ class SnoozeDialog(ModalScreen[Duration | None]):
             return
         self.dismiss(Duration(seconds, text))
 
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        """Close the dialog without snoozing."""
-        self.dismiss(None)
-
 
 @dataclass(frozen=True, slots=True)
 class SilenceRequest:
@@ -223,10 +200,8 @@ class SilenceRequest:
     comment: str
 
 
-class SilenceDialog(ModalScreen[SilenceRequest | None]):
+class SilenceDialog(Dialog[SilenceRequest | None]):
     """Ask for a silence's matchers, its duration and a comment."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel")]
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -259,11 +234,6 @@ class SilenceDialog(ModalScreen[SilenceRequest | None]):
         """Enter in a field moves to the next one."""
         self.focus_next()
 
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        """Close the dialog without a silence."""
-        self.dismiss(None)
-
     def _request(self) -> SilenceRequest:
         try:
             matchers = shlex.split(self.query_one("#matchers", Input).value)
@@ -290,10 +260,8 @@ class OverrideRequest:
     replacing: str | None
 
 
-class OverrideDialog(ModalScreen[OverrideRequest | None]):
+class OverrideDialog(Dialog[OverrideRequest | None]):
     """Ask for a schedule, a person, a start, a duration and whom it replaces."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel")]
 
     def __init__(self, schedules: list[str], users: list[wire.UserView]) -> None:
         super().__init__()
@@ -347,11 +315,6 @@ class OverrideDialog(ModalScreen[OverrideRequest | None]):
     def next_field(self) -> None:
         """Enter in a list or a field moves to the next one."""
         self.focus_next()
-
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        """Close the dialog without an override."""
-        self.dismiss(None)
 
     def _request(self, now: datetime) -> OverrideRequest:
         schedule = self.query_one("#schedule", OptionList).highlighted
