@@ -156,17 +156,6 @@ class Effects:
             record
         )
 
-    def merge(self, other: Effects) -> None:
-        self.events.extend(other.events)
-        self.incidents.update(other.incidents)
-        self.alerts.update(other.alerts)
-        self.touched.update(other.touched)
-        self.orphans.extend(other.orphans)
-        self.pages.extend(other.pages)
-        self.timers.extend(other.timers)
-        self.silences.update(other.silences)
-        self.stale.extend(other.stale)
-
 
 @dataclass(slots=True)
 class NoiseState:
