@@ -13,6 +13,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.widgets import DataTable, Footer, Header, Label, Static
 
 from bus import wire
@@ -112,8 +113,8 @@ class IncidentScreen(ResponderScreen):
 
     def take_events(self, events: list[wire.Event]) -> None:
         mine = [e for e in events if e.incident_id == self.incident.id]
-        if not mine:
-            return
+        if not mine or not self.is_mounted:
+            return  # before mount: on_mount fetches the whole timeline anyway
         for event in mine:
             if event.incident is not None:
                 self._take_summary(event.incident)
@@ -125,7 +126,8 @@ class IncidentScreen(ResponderScreen):
             self.load_escalation()  # exclusive: a burst costs one answer
 
     def tick(self, now: datetime) -> None:
-        self._show_header(now)
+        if self.is_mounted:
+            self._show_header(now)
 
     def reload(self) -> None:
         self.load_detail()
@@ -145,7 +147,10 @@ class IncidentScreen(ResponderScreen):
 
     def _show_header(self, now: datetime) -> None:
         incident = self.incident
-        title = self.query_one("#incident-title", Static)
+        try:
+            title = self.query_one("#incident-title", Static)
+        except NoMatches:
+            return  # the screen is being built or torn down; the next tick draws it
         title.update(Text(f"#{incident.id}  {incident.title}"))
         for severity in wire.SEVERITIES:
             title.set_class(incident.severity == severity, f"-{severity}")
